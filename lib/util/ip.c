@@ -1,0 +1,88 @@
+/* IP parsing and prefix matching over inet_pton; see ip.h. */
+#include "util/ip.h"
+
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "warden/error.h"
+
+int wd_ip_parse(const char *s, size_t n, wd_ip_t *out) {
+  char buf[64];
+  if (!s || n == 0 || n >= sizeof buf)
+    return WD_EMALFORMED;
+  if (s[0] == '[' && n >= 2 && s[n - 1] == ']') {
+    s++;
+    n -= 2;
+  }
+  memcpy(buf, s, n);
+  buf[n] = '\0';
+  wd_ip_t ip;
+  memset(&ip, 0, sizeof ip);
+  if (inet_pton(AF_INET, buf, ip.a) == 1) {
+    ip.family = 4;
+  } else if (inet_pton(AF_INET6, buf, ip.a) == 1) {
+    ip.family = 6;
+    /* An IPv4-mapped IPv6 address is its IPv4 address. */
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(ip.a, mapped, 12) == 0) {
+      memmove(ip.a, ip.a + 12, 4);
+      memset(ip.a + 4, 0, 12);
+      ip.family = 4;
+    }
+  } else {
+    return WD_EMALFORMED;
+  }
+  *out = ip;
+  return 0;
+}
+
+int wd_cidr_parse(const char *s, size_t n, wd_ip_t *net, int *plen) {
+  const char *slash = memchr(s, '/', n);
+  size_t an = slash ? (size_t)(slash - s) : n;
+  wd_ip_t ip;
+  int rc = wd_ip_parse(s, an, &ip);
+  if (rc)
+    return rc;
+  int max = ip.family == 4 ? 32 : 128, len = max;
+  if (slash) {
+    size_t ln = n - an - 1;
+    if (ln == 0 || ln > 3)
+      return WD_EMALFORMED;
+    len = 0;
+    for (size_t i = 0; i < ln; i++) {
+      char c = slash[1 + i];
+      if (c < '0' || c > '9')
+        return WD_EMALFORMED;
+      len = len * 10 + (c - '0');
+    }
+    if (len > max)
+      return WD_EMALFORMED;
+  }
+  *net = ip;
+  *plen = len;
+  return 0;
+}
+
+int wd_ip_in_prefix(const wd_ip_t *ip, int family, const uint8_t *prefix, size_t prefix_len, int plen) {
+  if (!ip || ip->family != family || plen < 0 || plen > (family == 4 ? 32 : 128))
+    return 0;
+  int full = plen / 8, rem = plen % 8;
+  for (int i = 0; i < full; i++) {
+    uint8_t p = (size_t)i < prefix_len ? prefix[i] : 0;
+    if (ip->a[i] != p)
+      return 0;
+  }
+  if (rem) {
+    uint8_t p = (size_t)full < prefix_len ? prefix[full] : 0;
+    uint8_t mask = (uint8_t)(0xff << (8 - rem));
+    if ((ip->a[full] & mask) != (p & mask))
+      return 0;
+  }
+  return 1;
+}
+
+void wd_ip_format(const wd_ip_t *ip, char *out, size_t cap) {
+  if (!inet_ntop(ip->family == 4 ? AF_INET : AF_INET6, ip->a, out, (socklen_t)cap) && cap)
+    out[0] = '\0';
+}

@@ -1,0 +1,15 @@
+/* The `warden` program: one function per subcommand. Exit codes: 0 ok, 1 failure, 2 usage. */
+#ifndef WARDEN_CLI_H
+#define WARDEN_CLI_H
+
+#define WD_EXIT_OK 0
+#define WD_EXIT_FAIL 1
+#define WD_EXIT_USAGE 2
+
+int cmd_token(int argc, char **argv);
+
+/* Read a whole file (at most max bytes) into a malloc'd NUL-terminated buffer; NULL on error
+ * with errno set (EFBIG when larger than max). */
+char *cli_read_file(const char *path, size_t max, size_t *len);
+
+#endif
