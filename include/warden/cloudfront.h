@@ -11,6 +11,8 @@ typedef struct wd_cloudfront_opts {
   int64_t not_before;          /* custom DateGreaterThan, 0: none */
   const char *ip_cidr;         /* custom IpAddress AWS:SourceIp, NULL: none */
   int cookies;                 /* issue as Set-Cookie values instead of a URL */
+  const char *origin;          /* verify: "https://host" that completes an origin-form request
+                                  URL; NULL: https:// then http:// with the Host header */
 } wd_cloudfront_opts_t;
 
 #endif

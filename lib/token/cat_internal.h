@@ -51,4 +51,137 @@ json_t *wd__cat_claims_to_json(const uint8_t *payload, size_t len);
 int wd__cat_claims_from_json(const json_t *claims, uint8_t **out, size_t *outlen, char *err,
                              size_t errlen);
 
+/* As wd__cat_claims_from_json, with the labels of "or" / "nor" / "and" chosen by `labels`:
+ * 324 / 325 / 326 for WD_CAT_LABELS_DRAFT, 41 / 42 / 43 otherwise. */
+int wd__cat_claims_from_json_labels(const json_t *claims, wd_cat_labels_t labels, uint8_t **out,
+                                    size_t *outlen, char *err, size_t errlen);
+
+/* ---- Verifier internals (cose.c, cat_claims.c, cat.c) ---- */
+
+#include "token/cbor_reader.h"
+#include "util/url.h"
+
+/* Scratch for joining indefinite-length strings during one verification. */
+#define WD_CAT_SCRATCH (2 * WD_CAT_MAX_BYTES)
+/* Most top-level claims a token may carry. */
+#define WD_CAT_MAX_CLAIMS 64
+
+/* COSE algorithm number a key is pinned to (5, 4, -7), or 0 when the key cannot do CAT. */
+int wd__cose_key_alg(const wd_key_t *k);
+
+/* A COSE_Mac0 / COSE_Sign1 as received. Pointers are into the token bytes or the scratch. */
+typedef struct wd_cose {
+  int cwt_tag;                /* wrapped in tag 61 */
+  int cose_tag;               /* 17, 18, or 0 when untagged */
+  int64_t alg;                /* protected label 1 */
+  const uint8_t *prot;        /* protected header bstr contents */
+  size_t prot_len;
+  const uint8_t *kid;         /* unprotected label 4 (bstr or tstr); NULL when absent */
+  size_t kid_len;
+  const uint8_t *payload;     /* payload contents */
+  size_t payload_len;
+  int payload_text;           /* the payload is a text string (node-cat legacy) */
+  const uint8_t *tag;         /* MAC tag or raw r||s signature */
+  size_t tag_len;
+} wd_cose_t;
+
+/*
+ * Parse the envelope: 61(17(..)), 17(..), 61(18(..)), 18(..) or an untagged 4-array. Indefinite
+ * strings are joined into scratch. Returns 0, WD_EMALFORMED or WD_EALG (unsupported algorithm)
+ * with a one-line reason in why.
+ */
+int wd__cose_open(const uint8_t *buf, size_t len, uint8_t *scratch, size_t cap, size_t *used,
+                  wd_cose_t *m, char *why, size_t whylen);
+
+/*
+ * Check the MAC / signature against the ring's CAT keys for the kid (exact kid first, then keys
+ * without a kid; no kid: every CAT key), skipping keys pinned to another algorithm. *key is the
+ * key that verified. Returns 0, WD_ESIGNATURE, WD_ENOKEY (no key of that kid and algorithm) or
+ * WD_ECRYPTO, with a reason in why.
+ */
+int wd__cose_verify(wd_verifier_t *v, const wd_cose_t *m, const wd_key_t **key, char *why,
+                    size_t whylen);
+
+/* How the token reached the verifier (automatic renewal mirrors it). */
+typedef enum wd_cat_source {
+  WD_CAT_FROM_ARG = 0,        /* given directly and not found in the request */
+  WD_CAT_FROM_HEADER,
+  WD_CAT_FROM_COOKIE,
+  WD_CAT_FROM_QUERY,
+} wd_cat_source_t;
+
+/* Find the token in the request (see wd__cat_extract) and say where it was. */
+int wd__cat_find(const wd_verify_opts_t *opts, const wd_request_t *req, char *buf, size_t cap,
+                 const char **tok, size_t *len, wd_cat_source_t *src, const char **name);
+
+/* One top-level claim as received: key and value bytes, for copying into renewed tokens. */
+typedef struct wd_cat_entry {
+  int64_t label;              /* INT64_MIN for a text key */
+  const uint8_t *key;         /* the entry's bytes are [key, val + val_len) */
+  const uint8_t *val;
+  size_t val_len;
+} wd_cat_entry_t;
+
+/* Request components derived once per verification, when a claim first needs them. */
+typedef struct wd_cat_reqcache {
+  int url_state;              /* 0 not yet, 1 ready, else a WD_E* code with url_err */
+  const char *url_err;
+  wd_span_t part[9];          /* scheme host port path query parent-path filename stem extension */
+  char scheme[16];
+  char host[256];
+  char port[8];
+  char query[WD_TOKEN_MAX];
+  int ip_state;               /* 0 not yet, 1 parsed, -1 absent or unparsable */
+  uint8_t ip[16];
+  int ip_family;
+} wd_cat_reqcache_t;
+
+/* State of one claims check. Large (stack-allocated by the verifier; nothing else allocates). */
+typedef struct wd_cat_check {
+  wd_verifier_t *v;
+  const wd_verify_opts_t *opts;
+  const wd_request_t *req;
+  int64_t now;
+  int legacy;                 /* accept node-cat's tag-259 map wrappers */
+  uint8_t *scratch;
+  size_t scratch_cap, scratch_used;
+  /* top level, after wd__cat_claims_check */
+  const uint8_t *payload;
+  size_t payload_len;
+  wd_cat_entry_t entries[WD_CAT_MAX_CLAIMS];
+  size_t nentries;
+  const wd_cat_entry_t *exp, *iss, *catr, *catif, *cti, *iat;
+  int64_t exp_value;
+  char iss_text[256];         /* iss as text ("" when absent or longer than fits) */
+  /* failure detail */
+  int code;
+  int hard;                   /* structural failure: composite claims cannot absorb it */
+  int missing;                /* the request lacked information a claim needs */
+  int failed_label;           /* label of the failed top-level claim, -1 when none */
+  int replay;                 /* catreplay value, -1 when absent */
+  char claim[32];
+  char why[256];
+  wd_cat_reqcache_t rq;
+} wd_cat_check_t;
+
+/* Prepare a check (does not clear the large buffers). */
+void wd__cat_check_init(wd_cat_check_t *c, wd_verifier_t *v, const wd_verify_opts_t *opts,
+                        const wd_request_t *req, uint8_t *scratch, size_t cap, size_t used);
+
+/*
+ * Validate the claims map (payload bytes) against the request. Fills r->id (issuer, subject,
+ * iat, exp, token_id from cti, ip from catnip) and r->replay; on failure sets r via
+ * wd_result_fail with the claim's name. Returns 0 or the WD_E* code.
+ */
+int wd__cat_claims_check(wd_cat_check_t *c, const uint8_t *payload, size_t len, wd_result_t *r);
+
+/* Claim name for a label under the options ("catu", "or"), or NULL when not a known claim. */
+const char *wd__cat_claim_name(const wd_verify_opts_t *opts, int64_t label);
+
+/* Label of a claim name, or -1 (INT64 labels are small; composite names map per options). */
+int64_t wd__cat_claim_label(const wd_verify_opts_t *opts, const char *name);
+
+/* Read one head, skipping a tag-259 wrapper when the check accepts them. */
+int wd__cat_next(wd_cat_check_t *c, wd_cbor_reader_t *rd, wd_cbor_item_t *it);
+
 #endif

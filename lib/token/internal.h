@@ -76,6 +76,14 @@ void wd__identity_hash_id(wd_verifier_t *v, wd_identity_t *id, const char *tok, 
 /* Copy a (not NUL-terminated) string into a fixed field, truncating. */
 void wd__copy_field(char *dst, size_t cap, const char *src, size_t n);
 
+/*
+ * The request path as nginx computes $uri: %XX decoded, "//" merged, "." and ".." segments
+ * resolved (lib/token/securelink.c). Writes out (cap bytes, NUL-terminated) and returns the
+ * length, or WD_EMALFORMED (bad escape, NUL byte, ".." above the root, no leading "/"),
+ * WD_ETOOBIG when it does not fit.
+ */
+long wd__path_normalize(const char *path, size_t n, char *out, size_t cap);
+
 /* Each scheme implements these four (lib/token/<scheme>.c). */
 #define WD_SCHEME_DECLARE(name)                                                                    \
   int wd__##name##_verify(wd_verifier_t *v, const wd_verify_opts_t *opts, const char *tok,        \
