@@ -57,7 +57,9 @@ run_one() {
     mkdir -p "fuzz/crashes/$t"
     cp "$art"* "fuzz/crashes/$t/" 2>/dev/null || true
     echo "FAIL $t (exit $rc): reproducer in fuzz/crashes/$t/, log $log"
-    grep -E 'ERROR:|runtime error|SUMMARY|fuzz invariant| #[0-9]+ 0x' "$log" | head -25 | sed 's/^/    /'
+    # The first report and its frames in Warden's code.
+    awk '/runtime error|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|fuzz invariant/ { p = 1 } p' "$log" |
+      grep -v -E 'fuzzer::|libc[.-]|_start |__sanitizer|INFO:|^MS:|^0x|^artifact|^Base64' | head -14 | sed 's/^/    /'
     return 1
   fi
   echo "ok   $t: executions, new inputs: ${stats:-?}"

@@ -58,6 +58,7 @@ static void token_usage(FILE *f) {
 "  --allow-text-payload           cat: accept node-cat's legacy hex-text payload\n"
 "  --untagged                     cat: issue without the CWT tag\n"
 "  --escape-early [node|python]   akamai: issue with escape_early\n"
+"  --salt S                       akamai: salt signed after the fields (never sent)\n"
 "  --style nginx|cdn77            securelink: query form\n"
 "  --directory                    securelink: sign the directory of the URL\n"
 "  --sha256                       cloudfront: Hash-Algorithm=SHA256\n"
@@ -77,7 +78,7 @@ enum {
   OPT_HEADER, OPT_NOW, OPT_LEEWAY, OPT_COUNTRY, OPT_ASN, OPT_ALPN, OPT_COORD, OPT_GEOHASH,
   OPT_STRICT, OPT_LENIENT, OPT_LABELS, OPT_STEM_FIRST, OPT_TEXT_PAYLOAD, OPT_UNTAGGED,
   OPT_ESCAPE, OPT_STYLE, OPT_DIRECTORY, OPT_SHA256, OPT_CUSTOM, OPT_RESOURCE, OPT_NOT_BEFORE,
-  OPT_IP_CIDR, OPT_COOKIES, OPT_HELP
+  OPT_IP_CIDR, OPT_COOKIES, OPT_SALT, OPT_HELP
 };
 
 static const struct option long_opts[] = {
@@ -102,6 +103,7 @@ static const struct option long_opts[] = {
     {"resource", required_argument, 0, OPT_RESOURCE},
     {"not-before", required_argument, 0, OPT_NOT_BEFORE},
     {"ip-cidr", required_argument, 0, OPT_IP_CIDR}, {"cookies", no_argument, 0, OPT_COOKIES},
+    {"salt", required_argument, 0, OPT_SALT},
     {"help", no_argument, 0, OPT_HELP}, {0, 0, 0, 0}};
 
 typedef enum { KEY_HEX, KEY_SECRET, KEY_PEM } key_kind_t;
@@ -360,6 +362,7 @@ static int parse_args(int argc, char **argv, token_args_t *a) {
       else
         return usage_error("--escape-early '%s' (expected node or python)", optarg);
       break;
+    case OPT_SALT: a->vopts.akamai.salt = optarg; break;
     case OPT_STYLE:
       if (!strcmp(optarg, "nginx"))
         a->vopts.securelink.style = WD_SECURELINK_NGINX;

@@ -32,9 +32,9 @@
 #include "util/ip.h"
 #include "util/url.h"
 
-#define AK_PATH_MAX 4096   /* request path considered for ACL and URL tokens */
-#define AK_DELIM_MAX 8     /* field and ACL delimiters */
-#define AK_VALUE_MAX 4096  /* each value when issuing */
+#define AK_PATH_MAX 4096  /* request path considered for ACL and URL tokens */
+#define AK_DELIM_MAX 8    /* field and ACL delimiters */
+#define AK_VALUE_MAX 4096 /* each value when issuing */
 #define AK_NUM_DIGITS 18
 
 enum { F_IP, F_ST, F_EXP, F_ACL, F_ID, F_DATA, F_COUNT };
@@ -232,10 +232,14 @@ static int acl_allows(wd_span_t acl, const char *delim, const char *path, size_t
 
 static size_t digest_len(wd_alg_t a) {
   switch (a) {
-  case WD_ALG_HS256: return 32;
-  case WD_ALG_HS1: return 20;
-  case WD_ALG_HMD5: return 16;
-  default: return 0;
+  case WD_ALG_HS256:
+    return 32;
+  case WD_ALG_HS1:
+    return 20;
+  case WD_ALG_HMD5:
+    return 16;
+  default:
+    return 0;
   }
 }
 
@@ -273,6 +277,8 @@ int wd__akamai_verify(wd_verifier_t *v, const wd_verify_opts_t *opts, const char
     rc = req ? wd__akamai_extract(opts, req, buf, sizeof buf, &tok, &len) : WD_ENOTOKEN;
     if (rc == WD_ETOOBIG)
       return wd_result_fail(r, rc, NULL, "token in the request exceeds %d bytes", WD_TOKEN_MAX);
+    if (rc == WD_EMALFORMED)
+      return wd_result_fail(r, rc, NULL, "token in the request does not percent-decode");
     if (rc)
       return wd_result_fail(r, WD_ENOTOKEN, NULL, "no %s token in query, cookie or header",
                             o->name ? o->name : "__token__/hdnts");
@@ -295,7 +301,9 @@ int wd__akamai_verify(wd_verifier_t *v, const wd_verify_opts_t *opts, const char
   char ipbuf[64];
   long ipn = 0;
   if (t.has[F_IP]) {
-    ipn = t.f[F_IP].n < sizeof ipbuf ? wd_pct_decode(t.f[F_IP].p, t.f[F_IP].n, ipbuf, sizeof ipbuf, 0) : -1;
+    ipn = t.f[F_IP].n < sizeof ipbuf
+              ? wd_pct_decode(t.f[F_IP].p, t.f[F_IP].n, ipbuf, sizeof ipbuf, 0)
+              : -1;
     if (ipn <= 0)
       return wd_result_fail(r, WD_EMALFORMED, NULL, "ip field is not an address");
     wd__copy_field(r->id.ip, sizeof r->id.ip, ipbuf, (size_t)ipn);
@@ -307,7 +315,8 @@ int wd__akamai_verify(wd_verifier_t *v, const wd_verify_opts_t *opts, const char
       wd_hex_decode(t.hmac.p, t.hmac.n, mac, sizeof mac, &maclen))
     return wd_result_fail(r, WD_EMALFORMED, NULL, "hmac is not hex");
   if (maclen != 32 && maclen != 20 && maclen != 16)
-    return wd_result_fail(r, WD_EMALFORMED, NULL, "hmac of %zu bytes is no SHA-256, SHA-1 or MD5 MAC", maclen);
+    return wd_result_fail(r, WD_EMALFORMED, NULL,
+                          "hmac of %zu bytes is no SHA-256, SHA-1 or MD5 MAC", maclen);
 
   /* URL tokens sign the request path (or path?query); ACL tokens are matched against it. */
   wd_url_t u;
@@ -374,8 +383,8 @@ int wd__akamai_verify(wd_verifier_t *v, const wd_verify_opts_t *opts, const char
   if (!nkeys)
     return wd_result_fail(r, WD_ENOKEY, NULL, "no akamai key configured");
   if (!nfit)
-    return wd_result_fail(r, WD_EALG, NULL, "hmac length %zu fits no configured akamai key's algorithm",
-                          maclen);
+    return wd_result_fail(r, WD_EALG, NULL,
+                          "hmac length %zu fits no configured akamai key's algorithm", maclen);
   if (!ok)
     return wd_result_fail(r, WD_ESIGNATURE, NULL, "hmac mismatch");
 
@@ -489,8 +498,9 @@ int wd__akamai_issue(const wd_keyring_t *ring, const json_t *claims, const wd_is
       if (!strcmp(key, known[i]))
         break;
     if (i == sizeof known / sizeof *known)
-      return issue_fail(err, errlen, WD_EINVAL,
-                        "unknown akamai claim '%.40s' (expected st, exp, acl, url, ip, id, data, salt)", key);
+      return issue_fail(
+          err, errlen, WD_EINVAL,
+          "unknown akamai claim '%.40s' (expected st, exp, acl, url, ip, id, data, salt)", key);
   }
   const wd_key_t *k = wd_keyring_signer(ring, WD_SCHEME_AKAMAI, opts->kid, NULL);
   if (!k)
@@ -516,7 +526,8 @@ int wd__akamai_issue(const wd_keyring_t *ring, const json_t *claims, const wd_is
   else
     return issue_fail(err, errlen, WD_EINVAL, "an akamai token needs exp or a ttl%s", "");
   if (st && exp < st)
-    return issue_fail(err, errlen, WD_EINVAL, "exp is before st: the token would never be valid%s", "");
+    return issue_fail(err, errlen, WD_EINVAL, "exp is before st: the token would never be valid%s",
+                      "");
 
   const char *ip = opts->ip, *id = NULL, *data = NULL, *salt = o->salt, *url = NULL;
   int rc = 0;
@@ -539,7 +550,8 @@ int wd__akamai_issue(const wd_keyring_t *ring, const json_t *claims, const wd_is
     json_t *e;
     json_array_foreach(j, i, e) {
       if (!json_is_string(e) || json_string_length(e) == 0 || strstr(json_string_value(e), ad)) {
-        rc = issue_fail(err, errlen, WD_EINVAL, "acl entries must be non-empty strings without '%s'", ad);
+        rc = issue_fail(err, errlen, WD_EINVAL,
+                        "acl entries must be non-empty strings without '%s'", ad);
         goto out;
       }
       if (i)
@@ -570,7 +582,8 @@ int wd__akamai_issue(const wd_keyring_t *ring, const json_t *claims, const wd_is
     goto out;
   }
   if (acl.n > AK_VALUE_MAX || acl.oom || find(acl.p, acl.n, fd, strlen(fd))) {
-    rc = issue_fail(err, errlen, WD_EINVAL, "acl is too long or holds the field delimiter '%s'", fd);
+    rc =
+        issue_fail(err, errlen, WD_EINVAL, "acl is too long or holds the field delimiter '%s'", fd);
     goto out;
   }
   if ((ip && !(ipe = esc_dup(o, ip, &ipn))) || (id && !(ide = esc_dup(o, id, &idn))) ||
@@ -626,8 +639,9 @@ int wd__akamai_issue(const wd_keyring_t *ring, const json_t *claims, const wd_is
       (ip && t.f[F_IP].n != ipn) || (acl.n && t.f[F_ACL].n != acl.n) ||
       t.has[F_ID] != (id != NULL) || (id && t.f[F_ID].n != idn) ||
       t.has[F_DATA] != (data != NULL) || (data && t.f[F_DATA].n != datan)) {
-    rc = issue_fail(err, errlen, WD_EINVAL,
-                    "a value holds the field delimiter '%s' followed by a field name: use escape_early", fd);
+    rc = issue_fail(
+        err, errlen, WD_EINVAL,
+        "a value holds the field delimiter '%s' followed by a field name: use escape_early", fd);
     goto out;
   }
   *out = b.p;
@@ -699,7 +713,10 @@ int wd__akamai_inspect(const char *tok, size_t len, json_t **out) {
   json_object_set_new(o, "scheme", json_string("akamai"));
   json_object_set_new(o, "claims", c);
   json_object_set_new(o, "hmac", json_stringn(t.hmac.p, t.hmac.n));
-  json_object_set_new(o, "algorithm", json_string(maclen == 32 ? "sha256" : maclen == 20 ? "sha1" : "md5"));
+  json_object_set_new(o, "algorithm",
+                      json_string(maclen == 32   ? "sha256"
+                                  : maclen == 20 ? "sha1"
+                                                 : "md5"));
   *out = o;
   return 0;
 }

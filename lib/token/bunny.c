@@ -29,9 +29,9 @@
 #include "util/ip.h"
 #include "util/url.h"
 
-#define BN_URL_MAX 8192      /* request or issued URL */
-#define BN_PARAMS_MAX 64     /* query parameters */
-#define BN_MAC_B64 43        /* b64url nopad of 32 bytes */
+#define BN_URL_MAX 8192  /* request or issued URL */
+#define BN_PARAMS_MAX 64 /* query parameters */
+#define BN_MAC_B64 43    /* b64url nopad of 32 bytes */
 #define BN_NUM_DIGITS 18
 
 typedef struct bparam {
@@ -114,6 +114,8 @@ typedef struct bunny_url {
 
 /* Read `k=v&...` (raw) into b. WD_EMALFORMED for a bad escape or a repeated name. */
 static int collect(bunny_url_t *b, wd_span_t list) {
+  if (!list.p || !list.n)
+    return 0;
   const char *p = list.p, *end = list.p + list.n;
   while (p && p < end) {
     const char *amp = memchr(p, '&', (size_t)(end - p));
@@ -180,8 +182,9 @@ static int parse_url(const char *url, bunny_url_t *b, char *why, size_t whylen) 
   if (!rc)
     rc = collect(b, u.query);
   if (rc)
-    snprintf(why, whylen, rc == WD_ETOOBIG ? "more than %d query parameters"
-                                            : "query parameters are malformed or repeated (max %d)",
+    snprintf(why, whylen,
+             rc == WD_ETOOBIG ? "more than %d query parameters"
+                              : "query parameters are malformed or repeated (max %d)",
              BN_PARAMS_MAX);
   return rc;
 }
@@ -290,7 +293,8 @@ int wd__bunny_verify(wd_verifier_t *v, const wd_verify_opts_t *opts, const char 
   uint8_t mac[32];
   int ipbound;
   if (b.token.n > WD_TOKEN_MAX || parse_token(b.token.p, b.token.n, mac, &ipbound))
-    return wd_result_fail(r, WD_EMALFORMED, NULL, "token is not HS256-[1-]<43 base64url characters>");
+    return wd_result_fail(r, WD_EMALFORMED, NULL,
+                          "token is not HS256-[1-]<43 base64url characters>");
   int64_t expires;
   if (!b.has_expires)
     return wd_result_fail(r, WD_EMALFORMED, NULL, "no expires parameter");
@@ -346,8 +350,8 @@ int wd__bunny_verify(wd_verifier_t *v, const wd_verify_opts_t *opts, const char 
       continue;
     nkeys++;
     for (size_t i = 0; i < npaths && !ok; i++) {
-      wd_iov_t parts[4] = {{paths[i].p, paths[i].n}, {b.expires.p, b.expires.n}, {ipb, ipn},
-                           {sd, (size_t)sdn}};
+      wd_iov_t parts[4] = {
+          {paths[i].p, paths[i].n}, {b.expires.p, b.expires.n}, {ipb, ipn}, {sd, (size_t)sdn}};
       uint8_t d[WD_DIGEST_MAX];
       size_t dn = 0;
       rc = wd__hmac(v, k, parts, 4, d, &dn);
@@ -378,7 +382,8 @@ int wd__bunny_verify(wd_verifier_t *v, const wd_verify_opts_t *opts, const char 
     return wd_result_fail(r, WD_ECLAIM, "token_countries", "client country %s is not allowed",
                           cc ? cc : "(unknown)");
   if (block && cc && country_in(cc, block->v, block->vn))
-    return wd_result_fail(r, WD_ECLAIM, "token_countries_blocked", "client country %s is blocked", cc);
+    return wd_result_fail(r, WD_ECLAIM, "token_countries_blocked", "client country %s is blocked",
+                          cc);
 
   if (opts->want_claims) {
     json_t *c = json_object(), *pj = json_object();
@@ -429,7 +434,8 @@ static long pct_encode(const char *s, size_t n, char *out, size_t cap) {
 }
 
 /* A claim that is a string, or an array of strings joined by ','; copied into buf. */
-static int claim_list(const json_t *claims, const char *name, char *buf, size_t cap, const char **out) {
+static int claim_list(const json_t *claims, const char *name, char *buf, size_t cap,
+                      const char **out) {
   json_t *j = json_object_get(claims, name);
   *out = NULL;
   if (!j)
@@ -463,8 +469,13 @@ static int claim_list(const json_t *claims, const char *name, char *buf, size_t 
 
 int wd__bunny_issue(const wd_keyring_t *ring, const json_t *claims, const wd_issue_opts_t *opts,
                     char **out, char *err, size_t errlen) {
-  static const char *const known[] = {"exp", "ip", "token_path", "token_countries",
-                                      "token_countries_blocked", "limit", "token_ignore_params"};
+  static const char *const known[] = {"exp",
+                                      "ip",
+                                      "token_path",
+                                      "token_countries",
+                                      "token_countries_blocked",
+                                      "limit",
+                                      "token_ignore_params"};
   const char *key;
   json_t *val;
   if (claims && !json_is_object(claims))
@@ -475,9 +486,11 @@ int wd__bunny_issue(const wd_keyring_t *ring, const json_t *claims, const wd_iss
       if (!strcmp(key, known[i]))
         break;
     if (i == sizeof known / sizeof *known)
-      return issue_fail(err, errlen, WD_EINVAL,
-                        "unknown bunny claim '%.40s' (expected exp, ip, token_path, token_countries, "
-                        "token_countries_blocked, limit, token_ignore_params)", key);
+      return issue_fail(
+          err, errlen, WD_EINVAL,
+          "unknown bunny claim '%.40s' (expected exp, ip, token_path, token_countries, "
+          "token_countries_blocked, limit, token_ignore_params)",
+          key);
   }
   if (!opts->url)
     return issue_fail(err, errlen, WD_EINVAL, "a bunny token needs the URL to sign (--url)%s", "");
@@ -494,10 +507,12 @@ int wd__bunny_issue(const wd_keyring_t *ring, const json_t *claims, const wd_iss
   b.cap = sizeof scratch;
   wd_url_t u;
   if (strlen(opts->url) > BN_URL_MAX || wd_url_split(opts->url, &u))
-    return issue_fail(err, errlen, WD_EINVAL, "the URL to sign is not an absolute or /path URL%s", "");
+    return issue_fail(err, errlen, WD_EINVAL, "the URL to sign is not an absolute or /path URL%s",
+                      "");
   if (collect(&b, u.query) || b.has_token || b.has_expires)
     return issue_fail(err, errlen, WD_EINVAL,
-                      "the URL's query is malformed, repeats a name or already holds a token%s", "");
+                      "the URL's query is malformed, repeats a name or already holds a token%s",
+                      "");
 
   int64_t now = opts->now ? opts->now : wd__now(NULL), expires;
   json_t *j = claims ? json_object_get(claims, "exp") : NULL;
@@ -514,7 +529,8 @@ int wd__bunny_issue(const wd_keyring_t *ring, const json_t *claims, const wd_iss
   const char *allow = NULL, *block = NULL, *tpath = opts->bunny.token_path, *ip = opts->ip;
   if (claims && (claim_list(claims, "token_countries", allowbuf, sizeof allowbuf, &allow) ||
                  claim_list(claims, "token_countries_blocked", blockbuf, sizeof blockbuf, &block)))
-    return issue_fail(err, errlen, WD_EINVAL, "country lists are strings or arrays of strings%s", "");
+    return issue_fail(err, errlen, WD_EINVAL, "country lists are strings or arrays of strings%s",
+                      "");
   j = claims ? json_object_get(claims, "token_path") : NULL;
   if (j && (!json_is_string(j) || json_string_length(j) == 0))
     return issue_fail(err, errlen, WD_EINVAL, "token_path must be a path%s", "");
@@ -562,7 +578,8 @@ int wd__bunny_issue(const wd_keyring_t *ring, const json_t *claims, const wd_iss
   if (ip && *ip && ip_bytes(ip, ipb, &ipn, NULL, 0))
     return issue_fail(err, errlen, WD_EINVAL, "ip '%.64s' is not an IPv4 or IPv6 address", ip);
   wd_span_t sigpath = tpath && *tpath ? (wd_span_t){tpath, strlen(tpath)} : u.path;
-  wd_iov_t parts[4] = {{sigpath.p, sigpath.n}, {expbuf, strlen(expbuf)}, {ipb, ipn}, {sd, (size_t)sdn}};
+  wd_iov_t parts[4] = {
+      {sigpath.p, sigpath.n}, {expbuf, strlen(expbuf)}, {ipb, ipn}, {sd, (size_t)sdn}};
   uint8_t d[WD_DIGEST_MAX];
   size_t dn = 0;
   int rc = wd__hmac_oneshot(k, parts, 4, d, &dn);
@@ -585,7 +602,8 @@ int wd__bunny_issue(const wd_keyring_t *ring, const json_t *claims, const wd_iss
     memcpy(s + o, u.path.p, u.path.n);
     o += u.path.n;
   }
-  o += (size_t)snprintf(s + o, cap - o, "%s%s", opts->bunny.path_based ? "/bcdn_token=" : "?token=", token);
+  o += (size_t)snprintf(s + o, cap - o, "%s%s",
+                        opts->bunny.path_based ? "/bcdn_token=" : "?token=", token);
   for (size_t i = 0; i < ps.n; i++) {
     long kn, vn;
     s[o++] = '&';

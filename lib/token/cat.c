@@ -235,6 +235,14 @@ static int header_safe(const uint8_t *p, size_t n) {
   return 1;
 }
 
+/* Does p[0..n) contain one of the characters of set? */
+static int has_any(const uint8_t *p, size_t n, const char *set) {
+  for (; *set; set++)
+    if (memchr(p, *set, n))
+      return 1;
+  return 0;
+}
+
 /* Small growable string for response headers. */
 typedef struct sbuf {
   char *p;
@@ -315,7 +323,7 @@ static int parse_catr(wd_cat_check_t *c, renewal_t *rn) {
     case 4:
       if (wd_cbor_string(&rd, &v, WD_CBOR_TEXT, c->scratch, c->scratch_cap, &c->scratch_used, &p,
                          &len) ||
-          !header_safe(p, len) || len == 0 || memchr(p, '=', len) || memchr(p, ';', len))
+          !header_safe(p, len) || len == 0 || has_any(p, len, "=;:, "))
         return WD_EMALFORMED;
       if (key == 3)
         rn->cookie_name = p, rn->cookie_name_len = len;
@@ -436,12 +444,14 @@ static void renew(wd_cat_check_t *c, const wd_request_t *req, wd_result_t *r,
   cti[0] = 0x50; /* bstr of 16 */
   if (!k || wd__random(cti + 1, 16))
     goto out;
+  if (now < 0)
+    goto out;
   override_t ov[3] = {
       {WD_CAT_CTI, cti, sizeof cti, 0},
-      {WD_CAT_IAT, iat, wd_cbor_head(iat, 0, (uint64_t)now), 0},
-      {WD_CAT_EXP, expv, wd_cbor_head(expv, 0, (uint64_t)(now + rn.expadd)), 0},
+      {WD_CAT_IAT, iat, cbor_encode_uint((uint64_t)now, iat, sizeof iat), 0},
+      {WD_CAT_EXP, expv, cbor_encode_uint((uint64_t)(now + rn.expadd), expv, sizeof expv), 0},
   };
-  if (now < 0 || rebuild_map(c->entries, c->nentries, ov, 3, &payload, &plen) ||
+  if (rebuild_map(c->entries, c->nentries, ov, 3, &payload, &plen) ||
       seal_text(k, payload, plen, opts->cat.tagless, &token))
     goto out;
 
@@ -578,7 +588,7 @@ static void apply_catif(wd_cat_check_t *c, wd_result_t *r) {
       memcpy(iss + isslen, c->iss_text, l);
       isslen += l;
     }
-    override_t ov[2] = {{WD_CAT_IAT, iat, wd_cbor_head(iat, 0, (uint64_t)(c->now < 0 ? 0 : c->now)), 1},
+    override_t ov[2] = {{WD_CAT_IAT, iat, cbor_encode_uint((uint64_t)(c->now < 0 ? 0 : c->now), iat, sizeof iat), 1},
                         {WD_CAT_ISS, iss, isslen, 1}};
     if (key && rebuild_map(e, ne, ov, isslen ? 2 : 1, &payload, &plen) == 0 &&
         seal_text(key, payload, plen, c->opts->cat.tagless, &token) == 0) {

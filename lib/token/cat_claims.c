@@ -6,8 +6,9 @@
  * address) are derived once, when a claim first needs them.
  *
  * Decisions where implementations differ:
- * - exp: rejected when now > exp + leeway (a token is still valid during its exp second), as in
- *   node-cat and the CTA-5007 summary; nbf: rejected when now + leeway < nbf.
+ * - exp: rejected when now > exp + leeway (a token is still valid during its exp second), as
+ *   node-cat, zig-common-access-token and the CTA-5007 summary do (JWT's RFC 7519 reading, reject
+ *   at now >= exp, is the minority for CAT); nbf: rejected when now + leeway < nbf.
  * - aud / iss: when audiences / issuers are configured, a token without the claim is rejected.
  * - URI: stem/extension split at the last dot (first with stem_first_dot), the extension keeps
  *   its dot (".m3u8"); port is "" for the scheme's default port unless port_explicit; the query
@@ -123,18 +124,6 @@ static int claim_index(const wd_verify_opts_t *opts, int64_t label) {
   default:
     return -1;
   }
-}
-
-const char *wd__cat_claim_name(const wd_verify_opts_t *opts, int64_t label) {
-  int i = claim_index(opts, label);
-  return i < 0 ? NULL : claims[i].name;
-}
-
-int64_t wd__cat_claim_label(const wd_verify_opts_t *opts, const char *name) {
-  for (int i = 0; i < CI_COUNT; i++)
-    if (strcmp(claims[i].name, name) == 0 && claim_index(opts, claims[i].label) == i)
-      return claims[i].label;
-  return -1;
 }
 
 /* ---- failures ---- */

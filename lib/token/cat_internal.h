@@ -175,12 +175,6 @@ void wd__cat_check_init(wd_cat_check_t *c, wd_verifier_t *v, const wd_verify_opt
  */
 int wd__cat_claims_check(wd_cat_check_t *c, const uint8_t *payload, size_t len, wd_result_t *r);
 
-/* Claim name for a label under the options ("catu", "or"), or NULL when not a known claim. */
-const char *wd__cat_claim_name(const wd_verify_opts_t *opts, int64_t label);
-
-/* Label of a claim name, or -1 (INT64 labels are small; composite names map per options). */
-int64_t wd__cat_claim_label(const wd_verify_opts_t *opts, const char *name);
-
 /* Read one head, skipping a tag-259 wrapper when the check accepts them. */
 int wd__cat_next(wd_cat_check_t *c, wd_cbor_reader_t *rd, wd_cbor_item_t *it);
 

@@ -765,7 +765,8 @@ static int policy_parse(json_t *root, cf_policy_t *pol, char *why, size_t cap) {
   }
   res = json_object_get(st, "Resource");
   cond = json_object_get(st, "Condition");
-  if (!json_is_string(res) || json_string_length(res) == 0 || json_string_length(res) > CF_URL_MAX) {
+  if (!json_is_string(res) || json_string_length(res) == 0 ||
+      json_string_length(res) > CF_URL_MAX) {
     snprintf(why, cap, "policy has no Resource string");
     return WD_EMALFORMED;
   }
@@ -960,7 +961,8 @@ static void set_token_id(wd_verifier_t *v, wd_identity_t *id, const cf_token_t *
         BN_rshift1(half, order)) {
       if (BN_cmp(s, half) > 0)
         BN_sub(s, order, s);
-      if (BN_bn2binpad(ECDSA_SIG_get0_r(es), raw, 32) == 32 && BN_bn2binpad(s, raw + 32, 32) == 32) {
+      if (BN_bn2binpad(ECDSA_SIG_get0_r(es), raw, 32) == 32 &&
+          BN_bn2binpad(s, raw + 32, 32) == 32) {
         p = raw;
         n = 64;
       }
@@ -1087,7 +1089,10 @@ int wd__cloudfront_verify(wd_verifier_t *v, const wd_verify_opts_t *opts, const 
   const wd_key_t *k, *good = NULL;
   unsigned cursor = 0;
   int tried = 0, matched = -1;
-  while (!good && (k = wd_keyring_next(v->ring, WD_SCHEME_CLOUDFRONT, t.kpid, t.kpid_len, &cursor))) {
+  while (!good) {
+    k = wd_keyring_next(v->ring, WD_SCHEME_CLOUDFRONT, t.kpid, t.kpid_len, &cursor);
+    if (!k)
+      break;
     if (!key_usable(k))
       continue;
     tried++;
@@ -1353,7 +1358,8 @@ int wd__cloudfront_issue(const wd_keyring_t *ring, const json_t *claims,
     return issue_fail(err, errlen, WD_EKEY, "CloudFront signs with an RSA or ECDSA private key");
   if (!kid_ok(k))
     return issue_fail(err, errlen, WD_EKEY,
-                      "the signing key needs a Key-Pair-Id (--key-pair-id) of printable characters");
+                      "the signing key needs a Key-Pair-Id (--key-pair-id) of printable "
+                      "characters");
 
   const char *url = opts->url;
   if (url) {
@@ -1370,10 +1376,12 @@ int wd__cloudfront_issue(const wd_keyring_t *ring, const json_t *claims,
     return issue_fail(err, errlen, WD_EINVAL, "Resource is not UTF-8 of at most %d bytes",
                       CF_URL_MAX);
   if (!url && !s.resource)
-    return issue_fail(err, errlen, WD_EINVAL, "CloudFront needs the URL to sign (--url) or a Resource");
+    return issue_fail(err, errlen, WD_EINVAL,
+                      "CloudFront needs the URL to sign (--url) or a Resource");
   char ip[80];
   if (s.ip && source_ip(s.ip, ip, sizeof ip))
-    return issue_fail(err, errlen, WD_EINVAL, "IpAddress '%.64s' is not an address or prefix", s.ip);
+    return issue_fail(err, errlen, WD_EINVAL, "IpAddress '%.64s' is not an address or prefix",
+                      s.ip);
 
   sb_t base = {0}, policy = {0}, o = {0};
   uint8_t *sig = NULL;
@@ -1386,7 +1394,7 @@ int wd__cloudfront_issue(const wd_keyring_t *ring, const json_t *claims,
     sb_puts(&base, url);
   const char *res = s.resource ? s.resource : base.p;
   if (!base.oom)
-    build_policy(&policy, res, strlen(res), s.exp, s.custom ? s.nbf : 0, s.ip && s.custom ? ip : NULL);
+    build_policy(&policy, res, strlen(res), s.exp, s.custom ? s.nbf : 0, s.ip ? ip : NULL);
   if (base.oom || policy.oom) {
     rc = issue_fail(err, errlen, WD_ENOMEM, "out of memory");
     goto out;

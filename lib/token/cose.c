@@ -303,8 +303,8 @@ int wd__cose_verify(wd_verifier_t *v, const wd_cose_t *m, const wd_key_t **key, 
   return WD_ESIGNATURE;
 }
 
-/* Growable output for sealing (issuing path: allocation is fine here). */
-static int put(uint8_t *buf, size_t cap, size_t *at, size_t n) {
+/* Account for n bytes an encoder wrote at *at (0: it did not fit). */
+static int put(size_t cap, size_t *at, size_t n) {
   if (n == 0 || *at + n > cap)
     return -1;
   *at += n;
@@ -324,25 +324,25 @@ int wd__cose_seal(const wd_key_t *k, const uint8_t *payload, size_t plen, int un
   if (!buf)
     return WD_ENOMEM;
   int rc = WD_ERANGE;
-  if (!untagged && put(buf, cap, &at, cbor_encode_tag(TAG_CWT, buf + at, cap - at)))
+  if (!untagged && put(cap, &at, cbor_encode_tag(TAG_CWT, buf + at, cap - at)))
     goto out;
-  if (put(buf, cap, &at, cbor_encode_tag(alg == COSE_ALG_ES256 ? TAG_SIGN1 : TAG_MAC0, buf + at,
+  if (put(cap, &at, cbor_encode_tag(alg == COSE_ALG_ES256 ? TAG_SIGN1 : TAG_MAC0, buf + at,
                                           cap - at)) ||
-      put(buf, cap, &at, cbor_encode_array_start(4, buf + at, cap - at)) ||
-      put(buf, cap, &at, cbor_encode_bytestring_start(sizeof prot, buf + at, cap - at)))
+      put(cap, &at, cbor_encode_array_start(4, buf + at, cap - at)) ||
+      put(cap, &at, cbor_encode_bytestring_start(sizeof prot, buf + at, cap - at)))
     goto out;
   memcpy(buf + at, prot, sizeof prot);
   at += sizeof prot;
-  if (put(buf, cap, &at, cbor_encode_map_start(k->kid_len ? 1 : 0, buf + at, cap - at)))
+  if (put(cap, &at, cbor_encode_map_start(k->kid_len ? 1 : 0, buf + at, cap - at)))
     goto out;
   if (k->kid_len) {
-    if (put(buf, cap, &at, cbor_encode_uint(4, buf + at, cap - at)) ||
-        put(buf, cap, &at, cbor_encode_bytestring_start(k->kid_len, buf + at, cap - at)))
+    if (put(cap, &at, cbor_encode_uint(4, buf + at, cap - at)) ||
+        put(cap, &at, cbor_encode_bytestring_start(k->kid_len, buf + at, cap - at)))
       goto out;
     memcpy(buf + at, k->kid, k->kid_len);
     at += k->kid_len;
   }
-  if (put(buf, cap, &at, cbor_encode_bytestring_start(plen, buf + at, cap - at)) ||
+  if (put(cap, &at, cbor_encode_bytestring_start(plen, buf + at, cap - at)) ||
       at + plen > cap)
     goto out;
   memcpy(buf + at, payload, plen);
@@ -386,7 +386,7 @@ int wd__cose_seal(const wd_key_t *k, const uint8_t *payload, size_t plen, int un
       taglen = 8;
   }
   rc = WD_ERANGE;
-  if (put(buf, cap, &at, cbor_encode_bytestring_start(taglen, buf + at, cap - at)) ||
+  if (put(cap, &at, cbor_encode_bytestring_start(taglen, buf + at, cap - at)) ||
       at + taglen > cap) {
     free(sig);
     goto out;

@@ -503,7 +503,7 @@ int wd__jwt_verify(wd_verifier_t *v, const wd_verify_opts_t *opts, const char *t
   size_t hn = 0, pn = 0, sn = 0;
   json_t *hdr = NULL, *payload = NULL;
   wd_span_t seg[3];
-  wd_alg_t alg;
+  wd_alg_t alg = WD_ALG_NONE;
   const char *kid;
   size_t kid_len;
   int64_t exp = 0, nbf = 0;

@@ -10,7 +10,9 @@
  * decoding stops at the first '=', '+' and '/' are refused, the hash must be 16 bytes; the hash
  * is checked before the expiry, so a wrong hash on an expired link says "invalid" (nginx "",
  * 403: WD_ESIGNATURE) and only a right hash past its time says "expired" (nginx "0", 410:
- * WD_EEXPIRED). A link is expired when expires < now. `$uri` is the request path decoded and
+ * WD_EEXPIRED). A link is expired when expires < now. Parameters are read raw (not
+ * percent-decoded), the first of repeated ones, names compared case-insensitively, as nginx's
+ * $arg_* are. `$uri` is the request path decoded and
  * normalised (nginx's $uri), never the query. A link without an expires parameter never
  * expires; a template that signs `$expires` then needs one (as nginx's usual
  * `secure_link $arg_md5,$arg_expires`, where an empty expires is invalid).
@@ -20,16 +22,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "token/internal.h"
 #include "util/codec.h"
 #include "util/url.h"
 
-#define SL_TPL_MAX 1024     /* template text */
-#define SL_TPL_SEGS 32      /* literal and variable pieces in a template */
-#define SL_TOKEN_MAX 24     /* nginx refuses longer values */
-#define SL_PATH_MAX 4096    /* decoded request path */
-#define SL_URL_MAX 16384    /* request or issued URL */
+#define SL_TPL_MAX 1024  /* template text */
+#define SL_TPL_SEGS 32   /* literal and variable pieces in a template */
+#define SL_TOKEN_MAX 24  /* nginx refuses longer values */
+#define SL_PATH_MAX 4096 /* decoded request path */
+#define SL_URL_MAX 16384 /* request or issued URL */
 #define SL_EXPIRES_DIGITS 18
 
 /* ---- $uri: decoded, normalised path ------------------------------------------------------ */
@@ -146,8 +149,10 @@ static int tpl_parse(const char *s, tpl_t *t, char *err, size_t errlen) {
   static const struct {
     const char *name;
     seg_kind_t kind;
-  } vars[] = {{"expires", SEG_EXPIRES},     {"secure_link_expires", SEG_EXPIRES},
-              {"uri", SEG_URI},             {"remote_addr", SEG_ADDR},
+  } vars[] = {{"expires", SEG_EXPIRES},
+              {"secure_link_expires", SEG_EXPIRES},
+              {"uri", SEG_URI},
+              {"remote_addr", SEG_ADDR},
               {"secret", SEG_SECRET}};
   memset(t, 0, sizeof *t);
   size_t len = strlen(s);
@@ -208,11 +213,20 @@ static size_t tpl_expand(const tpl_t *t, const tpl_vals_t *v, wd_iov_t *parts) {
     const tpl_seg_t *s = &t->seg[i];
     wd_span_t x = {s->p, s->n};
     switch (s->kind) {
-    case SEG_EXPIRES: x = v->expires; break;
-    case SEG_URI: x = v->uri; break;
-    case SEG_ADDR: x = v->addr; break;
-    case SEG_SECRET: x = v->secret; break;
-    default: break;
+    case SEG_EXPIRES:
+      x = v->expires;
+      break;
+    case SEG_URI:
+      x = v->uri;
+      break;
+    case SEG_ADDR:
+      x = v->addr;
+      break;
+    case SEG_SECRET:
+      x = v->secret;
+      break;
+    default:
+      break;
     }
     parts[i].p = x.p;
     parts[i].n = x.n;
@@ -270,6 +284,28 @@ static int parse_expires(const char *s, size_t n, int64_t *out) {
   return 0;
 }
 
+/* The raw value of the first query parameter `name=`, the name compared case-insensitively as
+ * nginx's $arg_* are (a bare `name` without '=' does not count); WD_ENOTOKEN when absent. */
+static int arg_find(wd_span_t query, const char *name, wd_span_t *val) {
+  if (!query.p || !query.n)
+    return WD_ENOTOKEN;
+  size_t nl = strlen(name);
+  const char *p = query.p, *end = query.p + query.n;
+  while (p && p < end) {
+    const char *amp = memchr(p, '&', (size_t)(end - p));
+    const char *pe = amp ? amp : end;
+    const char *eq = memchr(p, '=', (size_t)(pe - p));
+    const char *ke = eq ? eq : pe;
+    if (eq && (size_t)(ke - p) == nl && strncasecmp(p, name, nl) == 0) {
+      val->p = eq + 1;
+      val->n = (size_t)(pe - eq - 1);
+      return 0;
+    }
+    p = amp ? amp + 1 : end;
+  }
+  return WD_ENOTOKEN;
+}
+
 static const char *md5_name(const wd_securelink_opts_t *o) {
   return o->md5_param ? o->md5_param : "md5";
 }
@@ -289,7 +325,8 @@ int wd__securelink_verify(wd_verifier_t *v, const wd_verify_opts_t *opts, const 
     return wd_result_fail(r, rc, NULL, "%s", err);
 
   wd_url_t u;
-  int have_url = req && req->url && strlen(req->url) <= SL_URL_MAX && wd_url_split(req->url, &u) == 0;
+  int have_url =
+      req && req->url && strlen(req->url) <= SL_URL_MAX && wd_url_split(req->url, &u) == 0;
   if (req && req->url && !have_url)
     return wd_result_fail(r, WD_EMALFORMED, NULL, "request URL cannot be parsed");
 
@@ -304,7 +341,7 @@ int wd__securelink_verify(wd_verifier_t *v, const wd_verify_opts_t *opts, const 
     if (!have_url)
       return wd_result_fail(r, WD_ENOTOKEN, NULL, "no request URL to take the secure link from");
     const char *pname = o->style == WD_SECURELINK_CDN77 ? "secure" : md5_name(o);
-    if (wd_query_find(u.query, pname, &val))
+    if (arg_find(u.query, pname, &val))
       return wd_result_fail(r, WD_ENOTOKEN, NULL, "no '%s' parameter in the request URL", pname);
   }
   if (val.n > SL_URL_MAX)
@@ -316,7 +353,7 @@ int wd__securelink_verify(wd_verifier_t *v, const wd_verify_opts_t *opts, const 
     val.n = (size_t)(comma - val.p);
     have_exp = 1;
   } else if (o->style == WD_SECURELINK_NGINX && have_url &&
-             wd_query_find(u.query, expires_name(o), &exp) == 0) {
+             arg_find(u.query, expires_name(o), &exp) == 0) {
     have_exp = 1;
   }
 
@@ -341,7 +378,8 @@ int wd__securelink_verify(wd_verifier_t *v, const wd_verify_opts_t *opts, const 
   long urilen = 0;
   if (t.uses[SEG_URI]) {
     if (!have_url)
-      return wd_result_fail(r, WD_EINVAL, NULL, "the template signs $uri but the request has no URL");
+      return wd_result_fail(r, WD_EINVAL, NULL,
+                            "the template signs $uri but the request has no URL");
     urilen = uri_of(o, u.path, uri, sizeof uri);
     if (urilen < 0)
       return wd_result_fail(r, WD_ESIGNATURE, NULL,
@@ -350,7 +388,9 @@ int wd__securelink_verify(wd_verifier_t *v, const wd_verify_opts_t *opts, const 
   wd_span_t addr = {NULL, 0};
   if (t.uses[SEG_ADDR]) {
     if (!req || !req->ip || !*req->ip)
-      return wd_result_fail(r, WD_ECLAIM, "ip", "the link is bound to $remote_addr but the request has no client address");
+      return wd_result_fail(
+          r, WD_ECLAIM, "ip",
+          "the link is bound to $remote_addr but the request has no client address");
     addr.p = req->ip;
     addr.n = strlen(req->ip);
     if (addr.n > 64)
@@ -393,7 +433,8 @@ int wd__securelink_verify(wd_verifier_t *v, const wd_verify_opts_t *opts, const 
     json_object_set_new(c, "expires", expires ? json_integer(expires) : json_null());
     if (t.uses[SEG_URI])
       json_object_set_new(c, "uri", json_stringn(uri, (size_t)urilen));
-    json_object_set_new(c, "style", json_string(o->style == WD_SECURELINK_CDN77 ? "cdn77" : "nginx"));
+    json_object_set_new(c, "style",
+                        json_string(o->style == WD_SECURELINK_CDN77 ? "cdn77" : "nginx"));
     r->claims = c;
   }
   return 0;
@@ -407,8 +448,8 @@ static int fail_issue(char *err, size_t errlen, int code, const char *msg) {
   return code;
 }
 
-int wd__securelink_issue(const wd_keyring_t *ring, const json_t *claims, const wd_issue_opts_t *opts,
-                         char **out, char *err, size_t errlen) {
+int wd__securelink_issue(const wd_keyring_t *ring, const json_t *claims,
+                         const wd_issue_opts_t *opts, char **out, char *err, size_t errlen) {
   const wd_securelink_opts_t *o = &opts->securelink;
   tpl_t t;
   char msg[160];
@@ -423,8 +464,8 @@ int wd__securelink_issue(const wd_keyring_t *ring, const json_t *claims, const w
     return fail_issue(err, errlen, WD_EINVAL, "the URL to sign is not an absolute or /path URL");
   const char *pname = o->style == WD_SECURELINK_CDN77 ? "secure" : md5_name(o);
   wd_span_t dummy;
-  if (wd_query_find(u.query, pname, &dummy) == 0 ||
-      (o->style == WD_SECURELINK_NGINX && wd_query_find(u.query, expires_name(o), &dummy) == 0))
+  if (arg_find(u.query, pname, &dummy) == 0 ||
+      (o->style == WD_SECURELINK_NGINX && arg_find(u.query, expires_name(o), &dummy) == 0))
     return fail_issue(err, errlen, WD_EINVAL, "the URL already carries secure link parameters");
 
   const wd_key_t *k = wd_keyring_signer(ring, WD_SCHEME_SECURELINK, opts->kid, NULL);
@@ -451,7 +492,8 @@ int wd__securelink_issue(const wd_keyring_t *ring, const json_t *claims, const w
   if (!ip && json_is_string(jip))
     ip = json_string_value(jip);
   if (t.uses[SEG_ADDR] && (!ip || !*ip))
-    return fail_issue(err, errlen, WD_EINVAL, "the template signs $remote_addr: give the client IP");
+    return fail_issue(err, errlen, WD_EINVAL,
+                      "the template signs $remote_addr: give the client IP");
 
   char uri[SL_PATH_MAX];
   long urilen = 0;
@@ -530,9 +572,9 @@ int wd__securelink_inspect(const char *tok, size_t len, json_t **out) {
   wd_span_t md5, exp = {NULL, 0};
   const char *style = "nginx";
   int have_exp = 0;
-  if (wd_query_find(query, "md5", &md5) == 0) {
-    have_exp = wd_query_find(query, "expires", &exp) == 0;
-  } else if (wd_query_find(query, "secure", &md5) == 0) {
+  if (arg_find(query, "md5", &md5) == 0) {
+    have_exp = arg_find(query, "expires", &exp) == 0;
+  } else if (arg_find(query, "secure", &md5) == 0) {
     const char *c = memchr(md5.p, ',', md5.n);
     if (!c)
       return WD_EMALFORMED;
@@ -575,7 +617,7 @@ int wd__securelink_extract(const wd_verify_opts_t *opts, const wd_request_t *req
   wd_span_t val;
   if (!req->url || wd_url_split(req->url, &u))
     return WD_ENOTOKEN;
-  if (wd_query_find(u.query, o->style == WD_SECURELINK_CDN77 ? "secure" : md5_name(o), &val) ||
+  if (arg_find(u.query, o->style == WD_SECURELINK_CDN77 ? "secure" : md5_name(o), &val) ||
       val.n == 0)
     return WD_ENOTOKEN;
   if (val.n > WD_TOKEN_MAX)

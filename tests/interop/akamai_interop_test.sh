@@ -2,11 +2,11 @@
 # Interop of Warden's Akamai EdgeAuth 2.0 tokens with the reference library akamai-edgeauth
 # (Node, pinned in package-lock.json):
 #   - ACL tokens (generateACLToken: sha256, sha1, md5; st, ip, id, data; "!" lists; escape_early)
-#     and URL tokens (generateURLToken: plain, escape_early) verify in Warden against the matching
+#     and URL tokens (generateURLToken: plain, ip, salt, escape_early) verify in Warden against the matching
 #     request URL (token given directly, in the query as __token__, or in a Cookie), and fail for
 #     another path, another client address, before st, after exp or when tampered;
-#   - Warden issues byte-identical tokens for the same inputs (also with salt, whose tokens are
-#     compared byte for byte only: the salt is a verifier-side secret the CLI has no option for).
+#   - Warden issues byte-identical tokens for the same inputs (the salt given with --salt or as a
+#     claim).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 need_node akamai-edgeauth
@@ -24,13 +24,13 @@ declare -A TOK
 # akamai_case NAME KEY ALGO NODE_KIND NODE_OPTS TARGET WARDEN_CLAIMS GOOD_URL [VERIFY_ARGS...]
 #   node-edgeauth makes the token (NODE_KIND acl|url), Warden verifies it against GOOD_URL (plus
 #   VERIFY_ARGS) at $AT (baseline "node-NAME"); Warden issues WARDEN_CLAIMS (plus the issue
-#   options among VERIFY_ARGS: --escape-early) and must print the same token.
+#   options among VERIFY_ARGS: --escape-early, --salt=) and must print the same token.
 akamai_case() {
   local name=$1 key=$2 algo=$3 kind=$4 nopts=$5 target=$6 wclaims=$7 good=$8
   shift 8
   local -a vargs=("$@") iargs=()
   local a
-  for a in "${vargs[@]}"; do [[ $a == --escape-early* ]] && iargs+=("$a"); done
+  for a in "${vargs[@]}"; do [[ $a == --escape-early* || $a == --salt=* ]] && iargs+=("$a"); done
   local t wt
   if ! t=$(node_run akamai.mjs "$kind" "$nopts" "$target" 2>"$tmp/nerr"); then
     bad "$name: akamai-edgeauth makes the token: $(head -c 300 "$tmp/nerr")"
@@ -45,8 +45,7 @@ akamai_case() {
       wt=${wt#*__token__=}
       wt=${wt%%&*}
     fi
-    [[ $wt == "$t" ]] && ok "$name: Warden issues the library's token byte for byte" ||
-      bad "$name: Warden issues '$wt', the library '$t'"
+    same "$name: Warden issues the library's token byte for byte" "$wt" "$t"
   else
     bad "$name: Warden issues: $(head -c 300 "$tmp/err")"
   fi
@@ -87,14 +86,20 @@ akamai_case url_escape_early "$K2" sha256 url \
   '{"key":"'$K2'","algorithm":"sha256","endTime":'$END',"escapeEarly":true}' "/vod/movie3/master.m3u8" \
   '{"exp":'$END',"url":"/vod/movie3/master.m3u8"}' "$HOST/vod/movie3/master.m3u8" --escape-early=node
 
-# Salt: issue only (compared with the library byte for byte).
+akamai_case url_salt "$K2" sha256 url \
+  '{"key":"'$K2'","algorithm":"sha256","endTime":'$END',"salt":"mysalt"}' "/vod/movie4/master.m3u8" \
+  '{"exp":'$END',"url":"/vod/movie4/master.m3u8"}' "$HOST/vod/movie4/master.m3u8" --salt=mysalt
+akamai_case acl_salt "$K1" sha256 acl \
+  '{"key":"'$K1'","algorithm":"sha256","endTime":'$END',"salt":"s4lt","sessionId":"u7"}' "/vod/*" \
+  '{"exp":'$END',"acl":"/vod/*","id":"u7"}' "$HOST/vod/movie4/seg1.ts" --salt=s4lt
+
+# The salt as a claim when issuing.
 if t=$(node_run akamai.mjs url '{"key":"'$K2'","algorithm":"sha256","endTime":'$END',"salt":"mysalt"}' /salt 2>"$tmp/nerr") &&
   wt=$(w token issue --scheme akamai --key-hex "$K2" --algo sha256 --claims '{"exp":'$END',"url":"/salt","salt":"mysalt"}' 2>"$tmp/err"); then
   [[ $wt == *__token__=* ]] && { wt=${wt#*__token__=}; wt=${wt%%&*}; }
-  [[ $wt == "$t" ]] && ok "url_salt: Warden issues the library's token byte for byte" ||
-    bad "url_salt: Warden issues '$wt', the library '$t'"
+  same "salt claim: Warden issues the library's token byte for byte" "$wt" "$t"
 else
-  bad "url_salt: issue: $(cat "$tmp/nerr" "$tmp/err" 2>/dev/null | head -c 300)"
+  bad "salt claim: issue: $(cat "$tmp/nerr" "$tmp/err" 2>/dev/null | head -c 300)"
 fi
 
 # Where the token travels: query parameter __token__ and a Cookie.
@@ -125,9 +130,9 @@ fi
 if [[ -n ${TOK[acl_sha1_ip_id_data]:-} ]]; then
   V=(token verify --scheme akamai --key-hex "$K2" --algo sha1 --now "$AT" --url "$HOST/live/ch1/seg7.ts")
   run_w "${V[@]}" --ip 203.0.113.7 "${TOK[acl_sha1_ip_id_data]}"
-  [[ $RC -eq 0 && $(json_get "$tmp/out" 'j.identity.token_id') == sess42 ]] &&
-    ok "acl_sha1_ip_id_data: Warden identity token_id is the id field" ||
-    bad "acl_sha1_ip_id_data: identity token_id (exit $RC: $(cat "$tmp/out" "$tmp/err" | head -c 300 | tr '\n' ' '))"
+  got="exit $RC: $(head -c 200 "$tmp/err")"
+  [[ $RC -ne 0 ]] || got=$(json_get "$tmp/out" 'j.identity.token_id')
+  same "acl_sha1_ip_id_data: Warden identity token_id is the id field" "$got" sess42
   expect_w 1 "acl_sha1_ip_id_data: another client address fails" -a node-acl_sha1_ip_id_data -- \
     "${V[@]}" --ip 203.0.113.8 "${TOK[acl_sha1_ip_id_data]}"
   expect_w 1 "acl_sha1_ip_id_data: changed data fails" -a node-acl_sha1_ip_id_data -- \
@@ -144,6 +149,24 @@ if [[ -n ${TOK[url_sha256]:-} ]]; then
   expect_w 0 "url_sha256: Warden finds the token in the query" -- \
     "${V[@]}" --url "$HOST/vod/movie1/master.m3u8?__token__=${TOK[url_sha256]}"
 fi
+if [[ -n ${TOK[acl_escape_early]:-} ]]; then
+  expect_w 0 "acl_escape_early: verifies without --escape-early too (fields are signed as sent)" -- \
+    token verify --scheme akamai --key-hex "$K2" --algo sha256 --now "$AT" --url "$HOST/live/ch1/seg1.ts" \
+    "${TOK[acl_escape_early]}"
+fi
+if [[ -n ${TOK[url_escape_early]:-} ]]; then
+  expect_w 1 "url_escape_early: fails without --escape-early (the URL was signed escaped)" -a node-url_escape_early -- \
+    token verify --scheme akamai --key-hex "$K2" --algo sha256 --now "$AT" --url "$HOST/vod/movie3/master.m3u8" \
+    "${TOK[url_escape_early]}"
+fi
+for n in url_salt acl_salt; do
+  [[ -n ${TOK[$n]:-} ]] || continue
+  if [[ $n == url_salt ]]; then k=$K2 u=$HOST/vod/movie4/master.m3u8 salt=mysalt; else k=$K1 u=$HOST/vod/movie4/seg1.ts salt=s4lt; fi
+  expect_w 1 "$n: fails without the salt" -a "node-$n" -- \
+    token verify --scheme akamai --key-hex "$k" --algo sha256 --now "$AT" --url "$u" "${TOK[$n]}"
+  expect_w 1 "$n: fails with another salt" -a "node-$n" -- \
+    token verify --scheme akamai --key-hex "$k" --algo sha256 --now "$AT" --url "$u" --salt "$salt-x" "${TOK[$n]}"
+done
 if [[ -n ${TOK[url_sha1_ip]:-} ]]; then
   expect_w 1 "url_sha1_ip: another client address fails" -a node-url_sha1_ip -- \
     token verify --scheme akamai --key-hex "$K2" --algo sha1 --now "$AT" --url "$HOST/vod/movie2/master.m3u8" \

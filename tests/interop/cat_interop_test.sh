@@ -7,6 +7,7 @@
 #     node-cat's;
 #   - node-cat's default (untagged, hex-text payload) output is rejected unless
 #     --allow-text-payload; HMAC 256/64 tokens verify with --algo 4;
+#   - a token inside its catr deadline is renewed by Warden, and node-cat accepts the new token;
 #   - tampered tokens fail in both; expired tokens fail in both with "expired".
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -95,10 +96,9 @@ for n in "${names[@]}"; do
     token verify --scheme cat "${KEY[@]}" "${REQ[@]}" "${NODE_TOK[$n]}"
   if [[ $RC -eq 0 ]]; then
     got=$(json_get "$tmp/out" 'j.identity.token_id')
-    [[ $got == "${CTI[$n]}" ]] && ok "$n: Warden identity token_id is the cti" ||
-      bad "$n: Warden identity token_id is '$got', want '${CTI[$n]}'"
+    same "$n: Warden identity token_id is the cti" "$got" "${CTI[$n]}"
     got=$(json_get "$tmp/out" '[j.claims.iss, j.claims.exp, j.identity.exp].join(" ")')
-    [[ $got == "eyevinn $EXP $EXP" ]] && ok "$n: Warden reads iss and exp" || bad "$n: Warden reads iss and exp (got '$got')"
+    same "$n: Warden reads iss, claims.exp and identity.exp" "$got" "eyevinn $EXP $EXP"
   fi
 
   # Warden -> node-cat
@@ -109,8 +109,7 @@ for n in "${names[@]}"; do
   expect_w 0 "$n: Warden verifies its own token" -s "wself-$n" -- \
     token verify --scheme cat "${KEY[@]}" "${REQ[@]}" "${WARDEN_TOK[$n]}"
   node_ok "$n: Warden token validates in node-cat" -s "warden-$n" -- "${NODE_REQ[@]}" "${WARDEN_TOK[$n]}"
-  [[ ${WARDEN_TOK[$n]} == "${NODE_TOK[$n]}" ]] && ok "$n: Warden's token is byte-identical to node-cat's" ||
-    bad "$n: Warden's token differs from node-cat's: warden ${WARDEN_TOK[$n]} node ${NODE_TOK[$n]}"
+  same "$n: Warden's token is byte-identical to node-cat's" "${WARDEN_TOK[$n]}" "${NODE_TOK[$n]}"
   if untagged=$(w token issue --scheme cat "${KEY[@]}" --untagged --claims "$claims" 2>"$tmp/err"); then
     node_ok "$n: Warden --untagged token validates in node-cat" -- "${NODE_REQ[@]}" "$untagged"
   else
@@ -151,8 +150,33 @@ if [[ -n ${WARDEN_TOK[full]:-} ]]; then
 fi
 if [[ -n ${NODE_TOK[replay1]:-} ]]; then
   run_w token verify --scheme cat "${KEY[@]}" "${REQ[@]}" "${NODE_TOK[replay1]}"
-  [[ $RC -eq 0 && $(json_get "$tmp/out" 'j.replay') == 1 ]] && ok "replay1: Warden reports catreplay 1" ||
-    bad "replay1: Warden reports catreplay 1 (exit $RC: $(cat "$tmp/out" "$tmp/err" | head -c 300 | tr '\n' ' '))"
+  got="exit $RC"
+  [[ $RC -ne 0 ]] || got=$(json_get "$tmp/out" 'j.replay')
+  same "replay1: Warden reports catreplay 1" "$got" 1
+fi
+
+# Renewal (catr): a node-cat token inside its renewal deadline makes Warden mint a new token;
+# node-cat must accept it, with a fresh cti, iat = now and exp = now + expadd.
+renew='{"iss":"eyevinn","exp":'$((NOW + 30))',"iat":'$NOW',"cti":"abcd0001","catv":1,
+  "catr":{"type":"header","header-name":"cta-common-access-token","expadd":120,"deadline":60}}'
+renew=$(tr -d '\n ' <<<"$renew")
+if t=$(node_run cat.mjs issue --key "$K" --kid "$KID" --tagged "$renew" 2>"$tmp/nerr"); then
+  run_w token verify --scheme cat "${KEY[@]}" "${REQ[@]}" "$t"
+  got=$(json_get "$tmp/out" '[j.response.renewal, j.response.headers[0][0]].join(" ")' 2>/dev/null || true)
+  if [[ $RC -eq 0 && $got == "header cta-common-access-token" ]]; then
+    ok "renewal: Warden renews a node-cat token in a cta-common-access-token header"
+    nt=$(json_get "$tmp/out" 'j.response.token')
+    node_ok "renewal: node-cat accepts Warden's renewed token" -s renewed -- "${NODE_REQ[@]}" "$nt"
+    if [[ -n ${BASE[renewed]:-} ]]; then
+      got=$(json_get "$tmp/nout" '[j.claims.iat, j.claims.exp, j.claims.cti !== "abcd0001", j.claims.catr.expadd].join(" ")')
+      want="$((NOW + 10)) $((NOW + 130)) true 120"
+      same "renewal: the renewed token has iat now, exp now+expadd, a new cti, the catr" "$got" "$want"
+    fi
+  else
+    bad "renewal: Warden renews (exit $RC, response '$got'): $(head -c 300 "$tmp/err")"
+  fi
+else
+  bad "renewal: node-cat issues: $(head -c 300 "$tmp/nerr")"
 fi
 
 # node-cat's default output: untagged, payload a CBOR text string of hex (not CTA-5007).
@@ -174,8 +198,7 @@ if t64=$(node_run cat.mjs issue --key "$K" --kid "$KID" --alg HS256/64 --tagged 
     token verify --scheme cat "${KEY[@]}" --algo 5 "${REQ[@]}" "$t64"
   if w64=$(w token issue --scheme cat "${KEY[@]}" --algo 4 --claims "$claims" 2>"$tmp/err"); then
     node_ok "HS256/64: Warden token validates in node-cat" -- "${NODE_REQ[@]}" "$w64"
-    [[ $w64 == "$t64" ]] && ok "HS256/64: Warden's token is byte-identical to node-cat's" ||
-      bad "HS256/64: Warden's token differs: warden $w64 node $t64"
+    same "HS256/64: Warden's token is byte-identical to node-cat's" "$w64" "$t64"
   else
     bad "HS256/64: Warden issues: $(head -c 300 "$tmp/err")"
   fi

@@ -148,7 +148,7 @@ warden_url_case() {
     bad "$name: Warden issues: $(head -c 300 "$tmp/err")"
     return 0
   fi
-  [[ $wu == "$su" ]] && ok "$name: Warden's URL is the SDK's byte for byte" || bad "$name: Warden '$wu', SDK '$su'"
+  same "$name: Warden's URL is the SDK's byte for byte" "$wu" "$su"
   # shellcheck disable=SC2086 # check_args are plain words
   if node_run cloudfront.mjs check --pub "$tmp/cf.pub.pem" --now "$AT" $check_args "$wu" >"$tmp/nout" 2>"$tmp/nerr"; then
     ok "$name: Warden's URL verifies with node crypto"
@@ -209,9 +209,8 @@ warden_cookie_case() {
   local want got
   want=$(timeout 20 node -e 'const c = JSON.parse(process.argv[1]);
     console.log(Object.keys(c).sort().map((k) => k + "=" + c[k]).join("\n"));' "$sc")
-  got=$(grep -o 'CloudFront-[A-Za-z-]*=[^;[:space:]]*' <<<"$wc" | sort)
-  [[ $got == "$want" ]] && ok "$name: Warden's cookies are the SDK's byte for byte" ||
-    bad "$name: Warden's cookies differ: warden [$(tr '\n' ' ' <<<"$got")] SDK [$(tr '\n' ' ' <<<"$want")]"
+  got=$(grep -o 'CloudFront-[A-Za-z-]*=[^;[:space:]]*' <<<"$wc" | LC_ALL=C sort)
+  same "$name: Warden's cookies are the SDK's byte for byte" "$(tr '\n' ' ' <<<"$got")" "$(tr '\n' ' ' <<<"$want")"
 }
 warden_cookie_case w_cookies_canned '"url":"'$M'","dateLessThan":'$EXP -- --url "$M"
 warden_cookie_case w_cookies_wildcard '"policy":"'"$WILD"'"' -- --url "$M" --resource "$CF/hls/movie1/*"

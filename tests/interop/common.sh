@@ -41,6 +41,7 @@ cleanup() {
   rm -rf "$tmp"
 }
 trap cleanup EXIT
+trap 'exit 143' TERM INT
 
 ok() {
   echo "ok - $1"
@@ -50,11 +51,9 @@ bad() {
   echo "not ok - $1"
   fail=$((fail + 1))
 }
-# check DESC COMMAND...: ok when the command succeeds.
-check() {
-  local desc=$1
-  shift
-  if "$@"; then ok "$desc"; else bad "$desc"; fi
+# same DESC GOT WANT: ok when GOT equals WANT; otherwise not ok, showing both.
+same() {
+  if [[ $2 == "$3" ]]; then ok "$1"; else bad "$1 (got '$2', want '$3')"; fi
 }
 finish() {
   echo "$pass passed, $fail failed"

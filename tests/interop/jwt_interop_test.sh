@@ -88,8 +88,7 @@ for a in "${algs[@]}"; do
     expect_w 0 "$a: jose token verifies in Warden" -s "node-$a" -- "${WV[@]}" --now $((NOW + 10)) "$t"
     if [[ $RC -eq 0 ]]; then
       got=$(json_get "$tmp/out" '[j.identity.token_id, j.identity.subject, j.identity.exp].join(" ")')
-      [[ $got == "jti-$a user-$a $((NOW + 300))" ]] && ok "$a: Warden identity is jti, sub, exp" ||
-        bad "$a: Warden identity is '$got', want 'jti-$a user-$a $((NOW + 300))'"
+      same "$a: Warden identity is jti, sub, exp" "$got" "jti-$a user-$a $((NOW + 300))"
     fi
     expect_w 1 "$a: Warden rejects the jose token once expired" -r expired -a "node-$a" -- \
       "${WV[@]}" --now $((NOW + 1000)) "$t"
@@ -108,8 +107,7 @@ for a in "${algs[@]}"; do
       --alg "$a" "${nver[@]}" --issuer "$ISS" --now $((NOW + 10)) "$t"
     if [[ -n ${BASE[warden-$a]:-} ]]; then
       got=$(json_get "$tmp/nout" '[j.header.alg, j.payload.sub, j.payload.jti, j.payload.exp].join(" ")')
-      [[ $got == "$a user-$a jti-$a $((NOW + 300))" ]] && ok "$a: jose reads Warden's header and claims" ||
-        bad "$a: jose reads '$got' from Warden's token"
+      same "$a: jose reads Warden's header and claims" "$got" "$a user-$a jti-$a $((NOW + 300))"
     fi
     jose_rejects "$a: jose rejects the Warden token once expired" -r ERR_JWT_EXPIRED -a "warden-$a" -- \
       --alg "$a" "${nver[@]}" --now $((NOW + 1000)) "$t"

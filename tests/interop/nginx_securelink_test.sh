@@ -7,8 +7,9 @@
 # answering 200 when $secure_link is "1", 410 when "0" (hash right, expired) and 403 when ""
 # (wrong or malformed). For a table of requests (valid, wrong secret, expired, tampered path or
 # expires, another address, missing or empty md5, missing expires, padding, '+' and '/', too long,
-# percent-encoded and dot-segment paths) curl (bound to 127.0.0.1) asks nginx, and Warden verifies
-# the same URL for the same address and time: valid <-> 200, expired <-> 410, invalid <-> 403.
+# how the query is read, percent-encoded and dot-segment paths) curl (bound to 127.0.0.1) asks
+# nginx, and Warden verifies the same URL for the same address and time: valid <-> 200,
+# expired <-> 410, invalid <-> 403.
 # Then URLs Warden issues are requested from nginx.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -20,7 +21,9 @@ command -v openssl >/dev/null 2>&1 || die "openssl is not installed"
 "$NGINX" -V 2>&1 | grep -q -- --with-http_secure_link_module || die "$NGINX lacks the secure_link module"
 
 SECRET=secret
+# shellcheck disable=SC2016 # Warden's template variables, not the shell's
 TPL_IP='$expires$uri$remote_addr $secret'
+# shellcheck disable=SC2016
 TPL_PLAIN='$expires$uri $secret'
 ngx=$tmp/nginx
 mkdir -p "$ngx/temp"
@@ -66,7 +69,7 @@ EOF
 
 # Start nginx on a free port (a few tries: another process may take the port first).
 PORT=""
-for attempt in 1 2 3 4 5; do
+for _ in 1 2 3 4 5; do
   port=$((20000 + RANDOM % 40000))
   if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then continue; fi # in use
   write_conf "$port"
@@ -181,6 +184,19 @@ else
   bad "no token with - or _ found in 400 tries"
 fi
 
+# Query details: nginx reads $arg_* raw (no percent-decoding), takes the first of repeated
+# parameters, matches parameter names case-insensitively, and signs expires as written.
+compare "md5 with a percent-encoded character" s "/s/a.ts?md5=${h:0:5}%$(printf '%02X' "'${h:5:1}")${h:6}&expires=$FUT" 403
+compare "md5 repeated, the first one valid" s "/s/a.ts?md5=$h&md5=AAAAAAAAAAAAAAAAAAAAAA&expires=$FUT" 200
+compare "md5 repeated, the first one invalid" s "/s/a.ts?md5=AAAAAAAAAAAAAAAAAAAAAA&md5=$h&expires=$FUT" 403
+compare "upper-case parameter names (MD5=, EXPIRES=)" s "/s/a.ts?MD5=$h&EXPIRES=$FUT" 200
+compare "expires with leading zeros, signed as written" s "/s/a.ts?md5=$(md5b64 "00$FUT/s/a.ts$ip $SECRET")&expires=00$FUT" 200
+compare "expires with leading zeros, signed without them" s "/s/a.ts?md5=$h&expires=00$FUT" 403
+compare "expires with a plus sign" s "/s/a.ts?md5=$(md5b64 "+$FUT/s/a.ts$ip $SECRET")&expires=+$FUT" 403
+compare "double slash in the path (merged)" s "/s//a.ts?md5=$h&expires=$FUT" 200
+compare "encoded slash in the path" s "/s%2Fa.ts?md5=$(md5b64 "$FUT/s/a.ts$ip $SECRET")&expires=$FUT" 200
+compare "encoded question mark in the path" s "/s/a%3Fb.ts?md5=$(md5b64 "$FUT/s/a?b.ts$ip $SECRET")&expires=$FUT" 200
+
 # nginx checks the decoded, normalised $uri.
 compare "percent-encoded path" s "/s/a%20b.ts?md5=$(md5b64 "$FUT/s/a b.ts$ip $SECRET")&expires=$FUT" 200
 compare "dot segments in the path" s "/s/x/../a.ts?md5=$h&expires=$FUT" 200
@@ -209,7 +225,7 @@ issued() {
     return 0
   fi
   got=$(nginx_status "${url#"$BASEURL"}")
-  [[ $got == "$want" ]] && ok "$desc: nginx answers $want" || bad "$desc: nginx answers $got, want $want ($url)"
+  same "$desc: nginx answers $want ($url)" "$got" "$want"
 }
 issued "Warden URL bound to 127.0.0.1" 200 --template "$TPL_IP" --url "$BASEURL/s/w.ts" --ip 127.0.0.1 --ttl 600
 issued "Warden URL bound to 127.0.0.2" 403 --template "$TPL_IP" --url "$BASEURL/s/w.ts" --ip 127.0.0.2 --ttl 600

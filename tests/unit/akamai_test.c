@@ -12,7 +12,8 @@ static wd_keyring_t *ring_hex(const char *hex, wd_alg_t alg) {
   size_t n;
   uint8_t *k = tu_hex(hex, &n);
   assert_int_equal(wd_keyring_create(&ring), 0);
-  assert_int_equal(wd_keyring_add_secret(ring, WD_SCHEME_AKAMAI, alg, NULL, 0, NULL, k, n, NULL), 0);
+  assert_int_equal(wd_keyring_add_secret(ring, WD_SCHEME_AKAMAI, alg, NULL, 0, NULL, k, n, NULL),
+                   0);
   free(k);
   return ring;
 }
@@ -119,8 +120,9 @@ static void vectors_issue_and_verify(void **state) {
                                   alg_of(json_string_value(json_object_get(c, "algorithm"))));
     json_t *claims = case_claims(c);
     int early = json_is_true(json_object_get(c, "escape_early"));
-    const char *want[2] = {json_string_value(json_object_get(c, "expected_node_akamai_edgeauth_0_2_0")),
-                           json_string_value(json_object_get(c, "expected_python_edgeauth"))};
+    const char *want[2] = {
+        json_string_value(json_object_get(c, "expected_node_akamai_edgeauth_0_2_0")),
+        json_string_value(json_object_get(c, "expected_python_edgeauth"))};
     wd_akamai_escape_t modes[2] = {WD_AKAMAI_ESCAPE_NODE, WD_AKAMAI_ESCAPE_PYTHON};
     char url[512];
     case_request(c, url, sizeof url);
@@ -145,7 +147,8 @@ static void vectors_issue_and_verify(void **state) {
       wd_result_t r;
       rc = verify(ring, &vo, want[m], url, ip ? json_string_value(ip) : NULL, now, &r);
       if (rc)
-        fail_msg("%s (%s): verify %s at %s: %s", name, m ? "python" : "node", want[m], url, r.reason);
+        fail_msg("%s (%s): verify %s at %s: %s", name, m ? "python" : "node", want[m], url,
+                 r.reason);
       assert_int_equal(r.id.exp, json_integer_value(json_object_get(c, "end")));
       assert_int_equal(r.id.iat, st ? json_integer_value(st) : 0);
       json_t *sid = json_object_get(c, "session_id");
@@ -180,16 +183,17 @@ static void tampering_fails(void **state) {
   (void)state;
   wd_keyring_t *ring = ring_hex(KEY, WD_ALG_HS256);
   int rc;
-  char *tok = issue(ring,
-                    "{\"st\":1700000000,\"exp\":1700003600,\"acl\":\"/live/*\",\"ip\":\"203.0.113.7\","
-                    "\"id\":\"sess42\",\"data\":\"user=alice\"}",
-                    NULL, &rc);
+  char *tok =
+      issue(ring,
+            "{\"st\":1700000000,\"exp\":1700003600,\"acl\":\"/live/*\",\"ip\":\"203.0.113.7\","
+            "\"id\":\"sess42\",\"data\":\"user=alice\"}",
+            NULL, &rc);
   assert_int_equal(rc, 0);
   assert_int_equal(verify_code(ring, NULL, tok, "/live/a.ts", "203.0.113.7", T0 + 10), 0);
   static const char *const from[] = {"ip=203.0.113.7", "st=1700000000", "exp=1700003600",
-                                     "acl=/live/*", "id=sess42", "data=user=alice"};
+                                     "acl=/live/*",    "id=sess42",     "data=user=alice"};
   static const char *const to[] = {"ip=203.0.113.8", "st=1700000001", "exp=1700003601",
-                                   "acl=/*", "id=sess43", "data=user=mallory"};
+                                   "acl=/*",         "id=sess43",     "data=user=mallory"};
   for (size_t i = 0; i < sizeof from / sizeof *from; i++) {
     char t[512], *p = strstr(tok, from[i]);
     assert_non_null(p);
@@ -208,14 +212,16 @@ static void tampering_fails(void **state) {
   snprintf(t, sizeof t, "%.*s%s", (int)(d - tok), tok, strstr(tok, "~hmac="));
   assert_int_equal(verify_code(ring, NULL, t, "/live/a.ts", "203.0.113.7", T0 + 10), WD_ESIGNATURE);
   wd_keyring_t *other = ring_hex("00112233445566778899aabbccddeeff", WD_ALG_HS256);
-  assert_int_equal(verify_code(other, NULL, tok, "/live/a.ts", "203.0.113.7", T0 + 10), WD_ESIGNATURE);
+  assert_int_equal(verify_code(other, NULL, tok, "/live/a.ts", "203.0.113.7", T0 + 10),
+                   WD_ESIGNATURE);
   /* A SHA-256 MAC offered to a ring whose only key is pinned to SHA-1. */
   wd_keyring_t *sha1 = ring_hex(KEY, WD_ALG_HS1);
   assert_int_equal(verify_code(sha1, NULL, tok, "/live/a.ts", "203.0.113.7", T0 + 10), WD_EALG);
   /* Rotation: the old key still verifies next to a new one. */
   size_t n;
   uint8_t *k2 = tu_hex("00112233445566778899aabbccddeeff", &n);
-  assert_int_equal(wd_keyring_add_secret(ring, WD_SCHEME_AKAMAI, WD_ALG_HS256, NULL, 0, NULL, k2, n, NULL), 0);
+  assert_int_equal(
+      wd_keyring_add_secret(ring, WD_SCHEME_AKAMAI, WD_ALG_HS256, NULL, 0, NULL, k2, n, NULL), 0);
   free(k2);
   assert_int_equal(verify_code(ring, NULL, tok, "/live/a.ts", "203.0.113.7", T0 + 10), 0);
   free(tok);
@@ -264,12 +270,18 @@ static void time_boundaries(void **state) {
   assert_memory_equal(tok, "st=1700000000~exp=1700000060~", 29);
   free(tok);
   /* Refused: no expiry at all, exp before st, bad types, unknown claims. */
-  static const char *const bad[] = {
-      "{\"acl\":\"/*\"}", "{\"st\":10,\"exp\":5,\"acl\":\"/*\"}", "{\"exp\":\"soon\",\"acl\":\"/*\"}",
-      "{\"exp\":10}", "{\"exp\":10,\"acl\":\"/*\",\"url\":\"/a\"}", "{\"exp\":10,\"acl\":[]}",
-      "{\"exp\":10,\"acl\":[\"/a\",7]}", "{\"exp\":10,\"acl\":\"/*\",\"session_id\":\"x\"}",
-      "{\"exp\":10,\"acl\":\"/*\",\"id\":\"\"}", "{\"exp\":-1,\"acl\":\"/*\"}",
-      "{\"exp\":10,\"acl\":\"/a~b\"}", "{\"exp\":10,\"acl\":\"/*\",\"data\":\"x~exp=5\"}"};
+  static const char *const bad[] = {"{\"acl\":\"/*\"}",
+                                    "{\"st\":10,\"exp\":5,\"acl\":\"/*\"}",
+                                    "{\"exp\":\"soon\",\"acl\":\"/*\"}",
+                                    "{\"exp\":10}",
+                                    "{\"exp\":10,\"acl\":\"/*\",\"url\":\"/a\"}",
+                                    "{\"exp\":10,\"acl\":[]}",
+                                    "{\"exp\":10,\"acl\":[\"/a\",7]}",
+                                    "{\"exp\":10,\"acl\":\"/*\",\"session_id\":\"x\"}",
+                                    "{\"exp\":10,\"acl\":\"/*\",\"id\":\"\"}",
+                                    "{\"exp\":-1,\"acl\":\"/*\"}",
+                                    "{\"exp\":10,\"acl\":\"/a~b\"}",
+                                    "{\"exp\":10,\"acl\":\"/*\",\"data\":\"x~exp=5\"}"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     tok = issue(ring, bad[i], NULL, &rc);
     if (rc != WD_EINVAL)
@@ -285,18 +297,28 @@ static void acl_wildcards(void **state) {
     const char *acl, *path;
     int ok;
   } table[] = {
-      {"/a/*", "/a/b/c.ts", 1},          {"/a/*", "/a/", 1},
-      {"/a/*", "/b/a/x", 0},             {"/a/*", "/a", 0},
-      {"/a/?.ts", "/a/1.ts", 1},         {"/a/?.ts", "/a/12.ts", 0},
-      {"/a/?.ts", "/a/.ts", 0},          {"/a/*.m3u8", "/a/x/y.m3u8", 1},
-      {"/a/*.m3u8", "/a/x/y.ts", 0},     {"/vod/movie1/*!/vod/movie1.m3u8", "/vod/movie1.m3u8", 1},
+      {"/a/*", "/a/b/c.ts", 1},
+      {"/a/*", "/a/", 1},
+      {"/a/*", "/b/a/x", 0},
+      {"/a/*", "/a", 0},
+      {"/a/?.ts", "/a/1.ts", 1},
+      {"/a/?.ts", "/a/12.ts", 0},
+      {"/a/?.ts", "/a/.ts", 0},
+      {"/a/*.m3u8", "/a/x/y.m3u8", 1},
+      {"/a/*.m3u8", "/a/x/y.ts", 0},
+      {"/vod/movie1/*!/vod/movie1.m3u8", "/vod/movie1.m3u8", 1},
       {"/vod/movie1/*!/vod/movie1.m3u8", "/vod/movie1/seg1.ts", 1},
       {"/vod/movie1/*!/vod/movie1.m3u8", "/vod/movie2.m3u8", 0},
-      {"/*", "/anything/at/all", 1},     {"/exact.ts", "/exact.ts", 1},
-      {"/exact.ts", "/exact.tsx", 0},    {"/a/*/b/*", "/a/x/y/b/z", 1},
-      {"/a/*/b/*", "/a/x/y/c/z", 0},     {"/a/*", "/a/../b/secret", 0},
-      {"/a/*", "/a/%2e%2e/b/secret", 0}, {"/a/*", "/a/b%2Fc", 1},
-      {"/a/b c/*", "/a/b%20c/x", 1},     {"/a/*", "/a/%zz", 0},
+      {"/*", "/anything/at/all", 1},
+      {"/exact.ts", "/exact.ts", 1},
+      {"/exact.ts", "/exact.tsx", 0},
+      {"/a/*/b/*", "/a/x/y/b/z", 1},
+      {"/a/*/b/*", "/a/x/y/c/z", 0},
+      {"/a/*", "/a/../b/secret", 0},
+      {"/a/*", "/a/%2e%2e/b/secret", 0},
+      {"/a/*", "/a/b%2Fc", 1},
+      {"/a/b c/*", "/a/b%20c/x", 1},
+      {"/a/*", "/a/%zz", 0},
       {"/a/*", "/a/x?y=1", 1},
   };
   wd_keyring_t *ring = ring_hex(KEY, WD_ALG_HS256);
@@ -341,7 +363,8 @@ static void url_tokens(void **state) {
   assert_null(strstr(tok, "url="));
   assert_null(strstr(tok, "acl="));
   assert_int_equal(verify_code(ring, NULL, tok, "/vod/movie1/master.m3u8", NULL, T0), 0);
-  assert_int_equal(verify_code(ring, NULL, tok, "https://h/vod/movie1/master.m3u8?y=2", NULL, T0), 0);
+  assert_int_equal(verify_code(ring, NULL, tok, "https://h/vod/movie1/master.m3u8?y=2", NULL, T0),
+                   0);
   assert_int_equal(verify_code(ring, NULL, tok, "/vod/movie1/other.m3u8", NULL, T0), WD_ESIGNATURE);
   wd_result_t r;
   assert_int_equal(verify(ring, NULL, tok, NULL, NULL, T0, &r), WD_ECLAIM);
@@ -446,7 +469,8 @@ static void extraction(void **state) {
   wd_result_cleanup(&r);
   req.headers = NULL;
   req.nheaders = 0;
-  assert_int_equal(wd_token_extract(WD_SCHEME_AKAMAI, &o, &req, buf, sizeof buf, &t, &tl), WD_ENOTOKEN);
+  assert_int_equal(wd_token_extract(WD_SCHEME_AKAMAI, &o, &req, buf, sizeof buf, &t, &tl),
+                   WD_ENOTOKEN);
   wd_verifier_destroy(v);
   free(tok);
   wd_keyring_destroy(ring);
@@ -564,11 +588,16 @@ static void inspect_token(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(vectors_issue_and_verify), cmocka_unit_test(tampering_fails),
-      cmocka_unit_test(time_boundaries),          cmocka_unit_test(acl_wildcards),
-      cmocka_unit_test(url_tokens),               cmocka_unit_test(ip_binding),
-      cmocka_unit_test(extraction),               cmocka_unit_test(malformed_tokens),
-      cmocka_unit_test(data_with_delimiter),      cmocka_unit_test(inspect_token),
+      cmocka_unit_test(vectors_issue_and_verify),
+      cmocka_unit_test(tampering_fails),
+      cmocka_unit_test(time_boundaries),
+      cmocka_unit_test(acl_wildcards),
+      cmocka_unit_test(url_tokens),
+      cmocka_unit_test(ip_binding),
+      cmocka_unit_test(extraction),
+      cmocka_unit_test(malformed_tokens),
+      cmocka_unit_test(data_with_delimiter),
+      cmocka_unit_test(inspect_token),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

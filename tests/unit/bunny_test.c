@@ -63,7 +63,8 @@ static char *issue_case(const wd_keyring_t *ring, json_t *c, int64_t exp, int *r
   if (limit)
     json_object_set_new(claims, "limit", json_integer(limit));
   char url[256];
-  snprintf(url, sizeof url, "https://token-tester.b-cdn.net%s", json_string_value(json_object_get(c, "path")));
+  snprintf(url, sizeof url, "https://token-tester.b-cdn.net%s",
+           json_string_value(json_object_get(c, "path")));
   wd_issue_opts_t io = {0};
   io.url = url;
   const char *ip = json_string_value(json_object_get(c, "userIp"));
@@ -101,8 +102,8 @@ static void official_vectors(void **state) {
     free(url);
 
     const char *ip = json_string_value(json_object_get(c, "userIp"));
-    vreq_t q = {want, *ip ? ip : "198.51.100.1", json_string_value(json_object_get(c, "countryCode")),
-                EXP - 100};
+    vreq_t q = {want, *ip ? ip : "198.51.100.1",
+                json_string_value(json_object_get(c, "countryCode")), EXP - 100};
     wd_result_t r;
     rc = verify(ring, NULL, q, &r);
     if (rc)
@@ -149,10 +150,14 @@ static void subst(const char *s, const char *from, const char *to, char *out, si
 static void tampering(void **state) {
   (void)state;
   wd_keyring_t *ring = ring_secret(KEY);
-  const char *countries = "https://token-tester.b-cdn.net/300kb.jpg?token=HS256-i5s3Uv7mnrFfN5nznwU2BxhILpnipYeE18TapV0WNFM&token_countries=CA%2CUS&expires=1598024587";
-  const char *ignore = "https://token-tester.b-cdn.net/300kb.jpg?token=HS256-1lwWBD_c1IAGSj1UKPoxreu8ePDQ-Z9FoWLcRn_RRH0&token_ignore_params=true&expires=1598024587";
-  const char *limit = "https://token-tester.b-cdn.net/300kb.jpg?token=HS256-DAVapqNNED3Z7JkjRTYX0UOIHNtbHEuuhRNEc4A7mMQ&limit=1000&expires=1598024587";
-  const char *dir = "https://token-tester.b-cdn.net/bcdn_token=HS256-1-X01Z6A9xAo1_ds1XFf9y8gAIzk_JpmoevOx7EtgMQhY&limit=5000&expires=1598024587/abc/";
+  const char *countries =
+      "https://token-tester.b-cdn.net/300kb.jpg?token=HS256-i5s3Uv7mnrFfN5nznwU2BxhILpnipYeE18TapV0WNFM&token_countries=CA%2CUS&expires=1598024587";
+  const char *ignore =
+      "https://token-tester.b-cdn.net/300kb.jpg?token=HS256-1lwWBD_c1IAGSj1UKPoxreu8ePDQ-Z9FoWLcRn_RRH0&token_ignore_params=true&expires=1598024587";
+  const char *limit =
+      "https://token-tester.b-cdn.net/300kb.jpg?token=HS256-DAVapqNNED3Z7JkjRTYX0UOIHNtbHEuuhRNEc4A7mMQ&limit=1000&expires=1598024587";
+  const char *dir =
+      "https://token-tester.b-cdn.net/bcdn_token=HS256-1-X01Z6A9xAo1_ds1XFf9y8gAIzk_JpmoevOx7EtgMQhY&limit=5000&expires=1598024587/abc/";
   char t[512];
   vreq_t q = {t, "1.2.3.4", "US", EXP - 100};
   static const char *const edits[][3] = {
@@ -164,8 +169,10 @@ static void tampering(void **state) {
       {"d", "/abc/", "/abc/?extra=1"},   {"i", "/300kb.jpg", "/400kb.jpg"},
   };
   for (size_t i = 0; i < sizeof edits / sizeof *edits; i++) {
-    const char *base = edits[i][0][0] == 'c' ? countries : edits[i][0][0] == 'l' ? limit
-                       : edits[i][0][0] == 'd' ? dir : ignore;
+    const char *base = edits[i][0][0] == 'c'   ? countries
+                       : edits[i][0][0] == 'l' ? limit
+                       : edits[i][0][0] == 'd' ? dir
+                                               : ignore;
     subst(base, edits[i][1], edits[i][2], t, sizeof t);
     wd_result_t r;
     int rc = verify(ring, NULL, q, &r);
@@ -182,7 +189,8 @@ static void tampering(void **state) {
   snprintf(t, sizeof t, "%s", dir);
   assert_int_equal(verify_code(ring, q), 0);
   /* IPv6 binding covers the /64. */
-  const char *v6 = "https://token-tester.b-cdn.net/300kb.jpg?token=HS256-1-Z1BaGdhTZdU4iANcyKpurFR2VgCNdqC6hlBv5x_TyaI&expires=1598024587";
+  const char *v6 =
+      "https://token-tester.b-cdn.net/300kb.jpg?token=HS256-1-Z1BaGdhTZdU4iANcyKpurFR2VgCNdqC6hlBv5x_TyaI&expires=1598024587";
   snprintf(t, sizeof t, "%s", v6);
   q.ip = "2001:db8:85a3::1";
   assert_int_equal(verify_code(ring, q), 0);
@@ -196,8 +204,9 @@ static void tampering(void **state) {
   assert_string_equal(r.failed_claim, "ip");
   wd_result_cleanup(&r);
   /* IPv4-mapped IPv6 is the IPv4 address. */
-  snprintf(t, sizeof t, "%s",
-           "https://token-tester.b-cdn.net/300kb.jpg?token=HS256-1-L2rISTLcujMY9UFf2tbZ41d5i-Bme1g1oTK_Z2QMLJk&expires=1598024587");
+  snprintf(
+      t, sizeof t, "%s",
+      "https://token-tester.b-cdn.net/300kb.jpg?token=HS256-1-L2rISTLcujMY9UFf2tbZ41d5i-Bme1g1oTK_Z2QMLJk&expires=1598024587");
   q.ip = "::ffff:1.2.3.4";
   assert_int_equal(verify_code(ring, q), 0);
   wd_keyring_destroy(ring);
@@ -209,7 +218,8 @@ static void restrictions(void **state) {
   vreq_t q = {NULL, NULL, "US", EXP - 100};
   wd_result_t r;
   /* Countries: allow list, block list, unknown country. */
-  q.url = "https://token-tester.b-cdn.net/300kb.jpg?token=HS256-i5s3Uv7mnrFfN5nznwU2BxhILpnipYeE18TapV0WNFM&token_countries=CA%2CUS&expires=1598024587";
+  q.url =
+      "https://token-tester.b-cdn.net/300kb.jpg?token=HS256-i5s3Uv7mnrFfN5nznwU2BxhILpnipYeE18TapV0WNFM&token_countries=CA%2CUS&expires=1598024587";
   q.country = "us-ca";
   assert_int_equal(verify_code(ring, q), 0);
   q.country = "SE";
@@ -218,7 +228,8 @@ static void restrictions(void **state) {
   wd_result_cleanup(&r);
   q.country = NULL;
   assert_int_equal(verify_code(ring, q), WD_ECLAIM);
-  q.url = "https://token-tester.b-cdn.net/300kb.jpg?token=HS256-JS8dSuBSjSH-W2-xhdkCPC36-2rlxfDCQJjlNMPqKZQ&token_countries_blocked=RU%2CCN&expires=1598024587";
+  q.url =
+      "https://token-tester.b-cdn.net/300kb.jpg?token=HS256-JS8dSuBSjSH-W2-xhdkCPC36-2rlxfDCQJjlNMPqKZQ&token_countries_blocked=RU%2CCN&expires=1598024587";
   assert_int_equal(verify_code(ring, q), 0);
   q.country = "CN";
   assert_int_equal(verify(ring, NULL, q, &r), WD_ECLAIM);
@@ -227,13 +238,16 @@ static void restrictions(void **state) {
   q.country = "DE";
   assert_int_equal(verify_code(ring, q), 0);
   /* token_path: the request must lie under it; the signature covers token_path, not the file. */
-  q.url = "https://token-tester.b-cdn.net/abc/other.jpg?token=HS256-uVZvT3SbEoVKYJyDJgbcsDmSFf73cv-uNUVaJiKWpbQ&token_path=%2Fabc&expires=1598024587";
+  q.url =
+      "https://token-tester.b-cdn.net/abc/other.jpg?token=HS256-uVZvT3SbEoVKYJyDJgbcsDmSFf73cv-uNUVaJiKWpbQ&token_path=%2Fabc&expires=1598024587";
   assert_int_equal(verify_code(ring, q), 0);
-  q.url = "https://token-tester.b-cdn.net/xyz/300kb.jpg?token=HS256-uVZvT3SbEoVKYJyDJgbcsDmSFf73cv-uNUVaJiKWpbQ&token_path=%2Fabc&expires=1598024587";
+  q.url =
+      "https://token-tester.b-cdn.net/xyz/300kb.jpg?token=HS256-uVZvT3SbEoVKYJyDJgbcsDmSFf73cv-uNUVaJiKWpbQ&token_path=%2Fabc&expires=1598024587";
   assert_int_equal(verify(ring, NULL, q, &r), WD_ECLAIM);
   assert_string_equal(r.failed_claim, "token_path");
   wd_result_cleanup(&r);
-  q.url = "https://token-tester.b-cdn.net/abc/../xyz/300kb.jpg?token=HS256-uVZvT3SbEoVKYJyDJgbcsDmSFf73cv-uNUVaJiKWpbQ&token_path=%2Fabc&expires=1598024587";
+  q.url =
+      "https://token-tester.b-cdn.net/abc/../xyz/300kb.jpg?token=HS256-uVZvT3SbEoVKYJyDJgbcsDmSFf73cv-uNUVaJiKWpbQ&token_path=%2Fabc&expires=1598024587";
   assert_int_equal(verify_code(ring, q), WD_ECLAIM);
   wd_keyring_destroy(ring);
 }
@@ -256,20 +270,26 @@ static void issue_forms(void **state) {
   /* What a client sends: the space escaped. */
   size_t o = 0;
   for (const char *p = out; *p; p++)
-    o += (size_t)(*p == ' ' ? snprintf(wire + o, sizeof wire - o, "%%20") : snprintf(wire + o, sizeof wire - o, "%c", *p));
+    o += (size_t)(*p == ' ' ? snprintf(wire + o, sizeof wire - o, "%%20")
+                            : snprintf(wire + o, sizeof wire - o, "%c", *p));
   q.url = wire;
   assert_int_equal(verify_code(ring, q), 0);
   free(out);
   json_decref(claims);
   /* Refused inputs. */
-  static const char *const bad[] = {"{\"exp\":\"x\"}", "{\"exp\":5,\"foo\":1}", "{\"exp\":5,\"limit\":-1}",
-                                    "{\"exp\":5,\"token_countries\":7}", "{\"exp\":5,\"ip\":\"1.2.3\"}",
-                                    "{\"exp\":5,\"token_ignore_params\":\"yes\"}", "{\"exp\":5,\"token_path\":\"\"}"};
+  static const char *const bad[] = {"{\"exp\":\"x\"}",
+                                    "{\"exp\":5,\"foo\":1}",
+                                    "{\"exp\":5,\"limit\":-1}",
+                                    "{\"exp\":5,\"token_countries\":7}",
+                                    "{\"exp\":5,\"ip\":\"1.2.3\"}",
+                                    "{\"exp\":5,\"token_ignore_params\":\"yes\"}",
+                                    "{\"exp\":5,\"token_path\":\"\"}"};
   io.ip = NULL;
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
     json_t *c = json_loads(bad[i], 0, NULL);
     out = NULL;
-    assert_int_equal(wd_token_issue(ring, WD_SCHEME_BUNNY, c, &io, &out, err, sizeof err), WD_EINVAL);
+    assert_int_equal(wd_token_issue(ring, WD_SCHEME_BUNNY, c, &io, &out, err, sizeof err),
+                     WD_EINVAL);
     assert_null(out);
     json_decref(c);
   }
@@ -297,17 +317,28 @@ static void malformed_requests(void **state) {
       {"/300kb.jpg?expires=1598024587", WD_ENOTOKEN},
       {"/300kb.jpg?token=&expires=1598024587", WD_ENOTOKEN},
       {"/300kb.jpg?token=HS256-o10JRWlsAItyAsdKS6jJKjabHN4FrFsplDHPV1idcX4", WD_EMALFORMED},
-      {"/300kb.jpg?token=HS256-o10JRWlsAItyAsdKS6jJKjabHN4FrFsplDHPV1idcX4&expires=soon", WD_EMALFORMED},
-      {"/300kb.jpg?token=HS256-o10JRWlsAItyAsdKS6jJKjabHN4FrFsplDHPV1idcX4&expires=-1", WD_EMALFORMED},
-      {"/300kb.jpg?token=HS256-o10JRWlsAItyAsdKS6jJKjabHN4FrFsplDHPV1idcX4&expires=1&expires=2", WD_EMALFORMED},
-      {"/300kb.jpg?token=HS256-o10JRWlsAItyAsdKS6jJKjabHN4FrFsplDHPV1idcX4&a=1&a=1&expires=1598024587", WD_EMALFORMED},
-      {"/300kb.jpg?token=HS256-o10JRWlsAItyAsdKS6jJKjabHN4FrFsplDHPV1idcX4&a=%zz&expires=1598024587", WD_EMALFORMED},
-      {"/300kb.jpg?token=HS256-o10JRWlsAItyAsdKS6jJKjabHN4FrFsplDHPV1idcX4&token=x&expires=1598024587", WD_EMALFORMED},
-      {"/300kb.jpg?token=HS512-o10JRWlsAItyAsdKS6jJKjabHN4FrFsplDHPV1idcX4&expires=1598024587", WD_EMALFORMED},
-      {"/300kb.jpg?token=HS256-o10JRWlsAItyAsdKS6jJKjabHN4FrFsplDHPV1idcX&expires=1598024587", WD_EMALFORMED},
-      {"/300kb.jpg?token=HS256-o10JRWlsAItyAsdKS6jJKjabHN4FrFsplDHPV1idc+4&expires=1598024587", WD_EMALFORMED},
-      {"/300kb.jpg?token=HS256-o10JRWlsAItyAsdKS6jJKjabHN4FrFsplDHPV1idcX4=&expires=1598024587", WD_EMALFORMED},
-      {"/300kb.jpg?token=HS256-2-o10JRWlsAItyAsdKS6jJKjabHN4FrFsplDHPV1idcX4&expires=1598024587", WD_EMALFORMED},
+      {"/300kb.jpg?token=HS256-o10JRWlsAItyAsdKS6jJKjabHN4FrFsplDHPV1idcX4&expires=soon",
+       WD_EMALFORMED},
+      {"/300kb.jpg?token=HS256-o10JRWlsAItyAsdKS6jJKjabHN4FrFsplDHPV1idcX4&expires=-1",
+       WD_EMALFORMED},
+      {"/300kb.jpg?token=HS256-o10JRWlsAItyAsdKS6jJKjabHN4FrFsplDHPV1idcX4&expires=1&expires=2",
+       WD_EMALFORMED},
+      {"/300kb.jpg?token=HS256-o10JRWlsAItyAsdKS6jJKjabHN4FrFsplDHPV1idcX4&a=1&a=1&expires=1598024587",
+       WD_EMALFORMED},
+      {"/300kb.jpg?token=HS256-o10JRWlsAItyAsdKS6jJKjabHN4FrFsplDHPV1idcX4&a=%zz&expires=1598024587",
+       WD_EMALFORMED},
+      {"/300kb.jpg?token=HS256-o10JRWlsAItyAsdKS6jJKjabHN4FrFsplDHPV1idcX4&token=x&expires=1598024587",
+       WD_EMALFORMED},
+      {"/300kb.jpg?token=HS512-o10JRWlsAItyAsdKS6jJKjabHN4FrFsplDHPV1idcX4&expires=1598024587",
+       WD_EMALFORMED},
+      {"/300kb.jpg?token=HS256-o10JRWlsAItyAsdKS6jJKjabHN4FrFsplDHPV1idcX&expires=1598024587",
+       WD_EMALFORMED},
+      {"/300kb.jpg?token=HS256-o10JRWlsAItyAsdKS6jJKjabHN4FrFsplDHPV1idc+4&expires=1598024587",
+       WD_EMALFORMED},
+      {"/300kb.jpg?token=HS256-o10JRWlsAItyAsdKS6jJKjabHN4FrFsplDHPV1idcX4=&expires=1598024587",
+       WD_EMALFORMED},
+      {"/300kb.jpg?token=HS256-2-o10JRWlsAItyAsdKS6jJKjabHN4FrFsplDHPV1idcX4&expires=1598024587",
+       WD_EMALFORMED},
       {"/300kb.jpg?token=d41d8cd98f00b204e9800998ecf8427e&expires=1598024587", WD_EMALFORMED},
       {"not a url", WD_EMALFORMED},
       {"/300kb.jpg?token=HS256-o10JRWlsAItyAsdKS6jJKjabHN4FrFsplDHPV1idcX4&expires=1598024587", 0},
@@ -340,7 +371,8 @@ static void malformed_requests(void **state) {
 
 static void inspect_and_extract(void **state) {
   (void)state;
-  const char *u = "https://token-tester.b-cdn.net/bcdn_token=HS256-1-4lIDGI2_t3wiTmopXzB7z71wtZKTe1Ic0lDlL72iAJw&token_countries=CA%2CUS&expires=1598024587/abc/";
+  const char *u =
+      "https://token-tester.b-cdn.net/bcdn_token=HS256-1-4lIDGI2_t3wiTmopXzB7z71wtZKTe1Ic0lDlL72iAJw&token_countries=CA%2CUS&expires=1598024587/abc/";
   json_t *j = NULL;
   assert_int_equal(wd__bunny_inspect(u, strlen(u), &j), 0);
   assert_string_equal(json_string_value(json_object_get(j, "scheme")), "bunny");
@@ -375,8 +407,8 @@ static void inspect_and_extract(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(official_vectors), cmocka_unit_test(tampering),
-      cmocka_unit_test(restrictions),     cmocka_unit_test(issue_forms),
+      cmocka_unit_test(official_vectors),   cmocka_unit_test(tampering),
+      cmocka_unit_test(restrictions),       cmocka_unit_test(issue_forms),
       cmocka_unit_test(malformed_requests), cmocka_unit_test(inspect_and_extract),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);

@@ -25,6 +25,21 @@
 
 /* ------------------------------------------------------------------ helpers */
 
+
+/* Append one-per-line cookie pairs to a Cookie header value, joined by "; " (dst has room). */
+static void join_cookie_lines(char *dst, const char *lines) {
+  char *o = dst + strlen(dst);
+  for (const char *p = lines; *p; p++) {
+    if (*p == '\n') {
+      *o++ = ';';
+      *o++ = ' ';
+    } else {
+      *o++ = *p;
+    }
+  }
+  *o = '\0';
+}
+
 static char *read_pem(const char *name, size_t *n) {
   char path[256];
   snprintf(path, sizeof path, "cdn/%s", name);
@@ -48,7 +63,8 @@ static wd_keyring_t *rsa_ring(void) {
   return ring;
 }
 
-static char *issue(const wd_keyring_t *ring, const char *claims, const wd_issue_opts_t *o, int want) {
+static char *issue(const wd_keyring_t *ring, const char *claims, const wd_issue_opts_t *o,
+                   int want) {
   json_error_t e;
   json_t *c = json_loads(claims, 0, &e);
   assert_non_null(c);
@@ -82,8 +98,8 @@ static int verify_url(const wd_keyring_t *ring, const char *url, const char *ip,
   return rc;
 }
 
-static void expect_fail(const wd_keyring_t *ring, const char *tok, const wd_request_t *req, int code,
-                        const char *claim) {
+static void expect_fail(const wd_keyring_t *ring, const char *tok, const wd_request_t *req,
+                        int code, const char *claim) {
   wd_result_t r;
   int rc = verify(ring, tok, req, NULL, &r);
   if (rc != code)
@@ -257,8 +273,7 @@ static void verify_one(const vec_input_t *in, const char *value) {
     char *lines = cookie_lines(value);
     hdr = calloc(1, strlen(lines) + 64);
     strcpy(hdr, "session=abc; ");
-    for (char *p = lines; *p; p++)
-      strncat(hdr, *p == '\n' ? "; " : p, *p == '\n' ? 2 : 1);
+    join_cookie_lines(hdr, lines);
     free(lines);
     cookie.value = hdr;
     req.headers = &cookie;
@@ -974,8 +989,7 @@ static void extract(void **state) {
   o.cloudfront.custom = 1;
   char *lines = issue(ring, "{}", &o, 0);
   char hdr[2048] = "a=b; ";
-  for (char *p = lines; *p; p++)
-    strncat(hdr, *p == '\n' ? "; " : p, *p == '\n' ? 2 : 1);
+  join_cookie_lines(hdr, lines);
   wd_header_t h = {"Cookie", hdr};
   wd_request_t creq = {.url = o.url, .now = NOW, .headers = &h, .nheaders = 1};
   assert_int_equal(wd_token_extract(WD_SCHEME_CLOUDFRONT, NULL, &creq, buf, sizeof buf, &tok, &len), 0);

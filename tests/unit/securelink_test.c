@@ -26,7 +26,8 @@ static int verify(const wd_keyring_t *ring, const wd_verify_opts_t *o, const cha
   req.ip = ip;
   req.now = now;
   wd_result_init(r);
-  int rc = wd_token_verify(v, o ? o : &none, WD_SCHEME_SECURELINK, tok, tok ? strlen(tok) : 0, &req, r);
+  int rc =
+      wd_token_verify(v, o ? o : &none, WD_SCHEME_SECURELINK, tok, tok ? strlen(tok) : 0, &req, r);
   wd_verifier_destroy(v);
   return rc;
 }
@@ -39,7 +40,8 @@ static int verify_code(const wd_keyring_t *ring, const wd_verify_opts_t *o, cons
   return rc;
 }
 
-static char *issue(const wd_keyring_t *ring, const char *claims, const wd_issue_opts_t *o, int *rc) {
+static char *issue(const wd_keyring_t *ring, const char *claims, const wd_issue_opts_t *o,
+                   int *rc) {
   json_t *c = claims ? json_loads(claims, 0, NULL) : json_object();
   assert_non_null(c);
   char *out = NULL, err[256];
@@ -58,7 +60,8 @@ static void vectors_both_ways(void **state) {
   json_array_foreach(cases, i, c) {
     const char *name = json_string_value(json_object_get(c, "name"));
     const char *secret = json_string_value(json_object_get(c, "secret"));
-    json_t *jpath = json_object_get(c, "uri") ? json_object_get(c, "uri") : json_object_get(c, "path");
+    json_t *jpath =
+        json_object_get(c, "uri") ? json_object_get(c, "uri") : json_object_get(c, "path");
     const char *path = json_string_value(jpath);
     json_t *jip = json_object_get(c, "ip"), *jtpl = json_object_get(c, "template");
     int64_t exp = json_integer_value(json_object_get(c, "expires"));
@@ -120,23 +123,25 @@ static void cdn77_vector(void **state) {
   int rc;
   char *url = issue(ring, "{\"exp\":1333497600}", &io, &rc);
   assert_int_equal(rc, 0);
-  assert_string_equal(url, "https://cdn.example.com/images/photo.png?secure=kaGd_cu6Iy4LDgfX3jy5Rw==,1333497600");
+  assert_string_equal(
+      url, "https://cdn.example.com/images/photo.png?secure=kaGd_cu6Iy4LDgfX3jy5Rw==,1333497600");
   wd_verify_opts_t vo = {0};
   vo.securelink.style = WD_SECURELINK_CDN77;
   assert_int_equal(verify_code(ring, &vo, url, NULL, 1333497000), 0);
   assert_int_equal(verify_code(ring, &vo, url, NULL, 1333497601), WD_EEXPIRED);
   /* The token alone (as a CDN passes "TOKEN,EXP"), with the request for $uri. */
   wd_result_t r;
-  assert_int_equal(verify(ring, &vo, "kaGd_cu6Iy4LDgfX3jy5Rw==,1333497600", "/images/photo.png", NULL,
-                          1333497000, &r),
+  assert_int_equal(verify(ring, &vo, "kaGd_cu6Iy4LDgfX3jy5Rw==,1333497600", "/images/photo.png",
+                          NULL, 1333497000, &r),
                    0);
   wd_result_cleanup(&r);
-  assert_int_equal(verify(ring, &vo, "kaGd_cu6Iy4LDgfX3jy5Rw==,1333497601", "/images/photo.png", NULL,
-                          1333497000, &r),
+  assert_int_equal(verify(ring, &vo, "kaGd_cu6Iy4LDgfX3jy5Rw==,1333497601", "/images/photo.png",
+                          NULL, 1333497000, &r),
                    WD_ESIGNATURE);
   wd_result_cleanup(&r);
-  assert_int_equal(verify_code(ring, &vo, "/images/photo.jpg?secure=kaGd_cu6Iy4LDgfX3jy5Rw==,1333497600",
-                               NULL, 1333497000),
+  assert_int_equal(verify_code(ring, &vo,
+                               "/images/photo.jpg?secure=kaGd_cu6Iy4LDgfX3jy5Rw==,1333497600", NULL,
+                               1333497000),
                    WD_ESIGNATURE);
   const char *t;
   size_t tl;
@@ -156,24 +161,30 @@ static void nginx_invalid_before_expired(void **state) {
   wd_keyring_t *ring = ring_secret("secret_key");
   const int64_t exp = 2147483647;
   wd_result_t r;
-  assert_int_equal(verify(ring, NULL, NULL, "/images/1.jpg?md5=" GP "&expires=2147483647", NULL, exp + 10, &r),
-                   WD_EEXPIRED);
+  assert_int_equal(
+      verify(ring, NULL, NULL, "/images/1.jpg?md5=" GP "&expires=2147483647", NULL, exp + 10, &r),
+      WD_EEXPIRED);
   assert_int_equal(r.id.exp, exp);
   wd_result_cleanup(&r);
   /* Wrong hash on an expired link: invalid, not expired. */
-  assert_int_equal(verify_code(ring, NULL, "/images/1.jpg?md5=wHEnxR8VaxpEDgyNzJuWwA&expires=2147483647",
-                               NULL, exp + 10),
+  assert_int_equal(verify_code(ring, NULL,
+                               "/images/1.jpg?md5=wHEnxR8VaxpEDgyNzJuWwA&expires=2147483647", NULL,
+                               exp + 10),
                    WD_ESIGNATURE);
-  assert_int_equal(verify_code(ring, NULL, "/images/2.jpg?md5=" GP "&expires=2147483647", NULL, exp + 10),
-                   WD_ESIGNATURE);
-  assert_int_equal(verify_code(ring, NULL, "/images/1.jpg?md5=" GP "&expires=2147483646", NULL, exp + 10),
-                   WD_ESIGNATURE);
+  assert_int_equal(
+      verify_code(ring, NULL, "/images/2.jpg?md5=" GP "&expires=2147483647", NULL, exp + 10),
+      WD_ESIGNATURE);
+  assert_int_equal(
+      verify_code(ring, NULL, "/images/1.jpg?md5=" GP "&expires=2147483646", NULL, exp + 10),
+      WD_ESIGNATURE);
   /* Leeway stretches the expiry. */
   wd_verify_opts_t o = {0};
   o.leeway = 10;
-  assert_int_equal(verify_code(ring, &o, "/images/1.jpg?md5=" GP "&expires=2147483647", NULL, exp + 10), 0);
-  assert_int_equal(verify_code(ring, &o, "/images/1.jpg?md5=" GP "&expires=2147483647", NULL, exp + 11),
-                   WD_EEXPIRED);
+  assert_int_equal(
+      verify_code(ring, &o, "/images/1.jpg?md5=" GP "&expires=2147483647", NULL, exp + 10), 0);
+  assert_int_equal(
+      verify_code(ring, &o, "/images/1.jpg?md5=" GP "&expires=2147483647", NULL, exp + 11),
+      WD_EEXPIRED);
   wd_keyring_destroy(ring);
 }
 
@@ -186,13 +197,17 @@ static void nginx_decoding_rules(void **state) {
     int rc;
   } table[] = {
       {"/images/1.jpg?md5=" GP "&expires=2147483647", 0},
-      {"/images/1.jpg?md5=" GP "==&expires=2147483647", 0},           /* padding optional */
-      {"/images/1.jpg?md5=" GP "=x&expires=2147483647", 0},           /* decoding stops at '=' */
-      {"/images/1.jpg?expires=2147483647&md5=" GP, 0},                /* any order */
-      {"/images/1.jpg?a=1&md5=" GP "&expires=2147483647&b=2", 0},     /* query not signed */
-      {"/images/%31.jpg?md5=" GP "&expires=2147483647", 0},           /* $uri is decoded */
-      {"//images//1.jpg?md5=" GP "&expires=2147483647", 0},           /* merge_slashes */
-      {"/x/../images/./1.jpg?md5=" GP "&expires=2147483647", 0},      /* dot segments */
+      {"/images/1.jpg?md5=" GP "==&expires=2147483647", 0},       /* padding optional */
+      {"/images/1.jpg?md5=" GP "=x&expires=2147483647", 0},       /* decoding stops at '=' */
+      {"/images/1.jpg?expires=2147483647&md5=" GP, 0},            /* any order */
+      {"/images/1.jpg?a=1&md5=" GP "&expires=2147483647&b=2", 0}, /* query not signed */
+      {"/images/1.jpg?MD5=" GP "&Expires=2147483647", 0},         /* names as nginx: any case */
+      {"/images/1.jpg?md5&md5=" GP "&expires=2147483647", 0},     /* "name=" only */
+      {"/images/1.jpg?md5=" GP "&md5=AAAAAAAAAAAAAAAAAAAAAA&expires=2147483647", 0}, /* first */
+      {"/images/1.jpg?md5=AAAAAAAAAAAAAAAAAAAAAA&md5=" GP "&expires=2147483647", WD_ESIGNATURE},
+      {"/images/%31.jpg?md5=" GP "&expires=2147483647", 0},      /* $uri is decoded */
+      {"//images//1.jpg?md5=" GP "&expires=2147483647", 0},      /* merge_slashes */
+      {"/x/../images/./1.jpg?md5=" GP "&expires=2147483647", 0}, /* dot segments */
       {"https://cdn.example.com/images/1.jpg?md5=" GP "&expires=2147483647#f", 0},
       {"/images/1.jpg?md5=" GP "===&expires=2147483647", WD_ESIGNATURE}, /* 25 characters */
       {"/images/1.jpg?md5=vHEnxR8VaxpEDgyNzJuWw&expires=2147483647", WD_ESIGNATURE},   /* short */
@@ -201,7 +216,7 @@ static void nginx_decoding_rules(void **state) {
       {"/images/1.jpg?md5=vHEnxR8VaxpEDgyNzJu/wA&expires=2147483647", WD_ESIGNATURE},  /* '/' */
       {"/images/1.jpg?md5=vHEnxR8VaxpEDgyNzJu%2BwA&expires=2147483647", WD_ESIGNATURE},
       {"/images/1.jpg?md5=&expires=2147483647", WD_ESIGNATURE},
-      {"/images/1.jpg?md5=" GP, WD_ESIGNATURE},                       /* template signs $expires */
+      {"/images/1.jpg?md5=" GP, WD_ESIGNATURE}, /* template signs $expires */
       {"/images/1.jpg?md5=" GP "&expires=", WD_ESIGNATURE},
       {"/images/1.jpg?md5=" GP "&expires=0", WD_ESIGNATURE},
       {"/images/1.jpg?md5=" GP "&expires=-1", WD_ESIGNATURE},
@@ -225,9 +240,11 @@ static void nginx_decoding_rules(void **state) {
   }
   /* The same link twice gives the same identity; spare base64 bits do not change it. */
   wd_result_t a, b;
-  assert_int_equal(verify(ring, NULL, NULL, "/images/1.jpg?md5=" GP "&expires=2147483647", NULL, now, &a), 0);
-  assert_int_equal(verify(ring, NULL, NULL, "/images/1.jpg?md5=vHEnxR8VaxpEDgyNzJuWwB&expires=2147483647",
-                          NULL, now, &b),
+  assert_int_equal(
+      verify(ring, NULL, NULL, "/images/1.jpg?md5=" GP "&expires=2147483647", NULL, now, &a), 0);
+  assert_int_equal(verify(ring, NULL, NULL,
+                          "/images/1.jpg?md5=vHEnxR8VaxpEDgyNzJuWwB&expires=2147483647", NULL, now,
+                          &b),
                    0);
   assert_string_equal(a.id.token_id, b.id.token_id);
   wd_result_cleanup(&a);
@@ -309,7 +326,8 @@ static void templates_and_names(void **state) {
   /* No key. */
   wd_keyring_t *empty;
   assert_int_equal(wd_keyring_create(&empty), 0);
-  assert_int_equal(verify_code(empty, NULL, "/images/1.jpg?md5=" GP "&expires=2147483647", NULL, 1), WD_ENOKEY);
+  assert_int_equal(verify_code(empty, NULL, "/images/1.jpg?md5=" GP "&expires=2147483647", NULL, 1),
+                   WD_ENOKEY);
   wd_keyring_destroy(empty);
 }
 
@@ -322,17 +340,33 @@ static void directory_scope(void **state) {
   int rc;
   char *url = issue(ring, "{\"exp\":1893456000}", &io, &rc);
   assert_int_equal(rc, 0);
-  assert_string_equal(url, "https://cdn.example.com/videos/video-1/playlist.m3u8?md5=CfiN7Uc9aq72wIBHSVmzvw&expires=1893456000");
+  assert_string_equal(
+      url,
+      "https://cdn.example.com/videos/video-1/playlist.m3u8?md5=CfiN7Uc9aq72wIBHSVmzvw&expires=1893456000");
   wd_verify_opts_t vo = {0};
   vo.securelink.directory_scope = 1;
   const int64_t now = 1800000000;
-  assert_int_equal(verify_code(ring, &vo, "/videos/video-1/seg-9.ts?md5=CfiN7Uc9aq72wIBHSVmzvw&expires=1893456000", NULL, now), 0);
-  assert_int_equal(verify_code(ring, &vo, "/videos/video-1/?md5=CfiN7Uc9aq72wIBHSVmzvw&expires=1893456000", NULL, now), 0);
-  assert_int_equal(verify_code(ring, &vo, "/videos/video-1/sub/a.ts?md5=CfiN7Uc9aq72wIBHSVmzvw&expires=1893456000", NULL, now),
+  assert_int_equal(
+      verify_code(ring, &vo,
+                  "/videos/video-1/seg-9.ts?md5=CfiN7Uc9aq72wIBHSVmzvw&expires=1893456000", NULL,
+                  now),
+      0);
+  assert_int_equal(verify_code(ring, &vo,
+                               "/videos/video-1/?md5=CfiN7Uc9aq72wIBHSVmzvw&expires=1893456000",
+                               NULL, now),
+                   0);
+  assert_int_equal(
+      verify_code(ring, &vo,
+                  "/videos/video-1/sub/a.ts?md5=CfiN7Uc9aq72wIBHSVmzvw&expires=1893456000", NULL,
+                  now),
+      WD_ESIGNATURE);
+  assert_int_equal(verify_code(ring, &vo,
+                               "/videos/video-2/a.ts?md5=CfiN7Uc9aq72wIBHSVmzvw&expires=1893456000",
+                               NULL, now),
                    WD_ESIGNATURE);
-  assert_int_equal(verify_code(ring, &vo, "/videos/video-2/a.ts?md5=CfiN7Uc9aq72wIBHSVmzvw&expires=1893456000", NULL, now),
-                   WD_ESIGNATURE);
-  assert_int_equal(verify_code(ring, NULL, "/videos/video-1/a.ts?md5=CfiN7Uc9aq72wIBHSVmzvw&expires=1893456000", NULL, now),
+  assert_int_equal(verify_code(ring, NULL,
+                               "/videos/video-1/a.ts?md5=CfiN7Uc9aq72wIBHSVmzvw&expires=1893456000",
+                               NULL, now),
                    WD_ESIGNATURE);
   free(url);
   wd_keyring_destroy(ring);
@@ -343,19 +377,33 @@ static void path_normalisation(void **state) {
   static const struct {
     const char *in, *out;
   } table[] = {
-      {"", "/"},           {"/", "/"},             {"/a/b", "/a/b"},       {"/a//b", "/a/b"},
-      {"/a/./b", "/a/b"},  {"/a/../b", "/b"},      {"/a/b/..", "/a/"},     {"/a/b/.", "/a/b/"},
-      {"/a/%2e%2E/b", "/b"}, {"/a%2fb", "/a/b"},   {"/%41%62", "/Ab"},     {"/a/b/../../c/", "/c/"},
-      {"/a/..b/c", "/a/..b/c"}, {"/a/.b", "/a/.b"}, {"/a+b", "/a+b"},      {"/...", "/..."},
+      {"", "/"},
+      {"/", "/"},
+      {"/a/b", "/a/b"},
+      {"/a//b", "/a/b"},
+      {"/a/./b", "/a/b"},
+      {"/a/../b", "/b"},
+      {"/a/b/..", "/a/"},
+      {"/a/b/.", "/a/b/"},
+      {"/a/%2e%2E/b", "/b"},
+      {"/a%2fb", "/a/b"},
+      {"/%41%62", "/Ab"},
+      {"/a/b/../../c/", "/c/"},
+      {"/a/..b/c", "/a/..b/c"},
+      {"/a/.b", "/a/.b"},
+      {"/a+b", "/a+b"},
+      {"/...", "/..."},
   };
   char out[64];
   for (size_t i = 0; i < sizeof table / sizeof *table; i++) {
     long n = wd__path_normalize(table[i].in, strlen(table[i].in), out, sizeof out);
     if (n < 0 || strcmp(out, table[i].out))
-      fail_msg("normalise '%s': %ld '%s', want '%s'", table[i].in, n, n < 0 ? "" : out, table[i].out);
+      fail_msg("normalise '%s': %ld '%s', want '%s'", table[i].in, n, n < 0 ? "" : out,
+               table[i].out);
     assert_int_equal((size_t)n, strlen(table[i].out));
   }
-  static const char *const bad[] = {"/..", "/a/../..", "/%2e%2e/x", "a/b", "/a%", "/a%4", "/a%g0", "/a%00b"};
+  static const char *const bad[] = {"/..", "/a/../..", "/%2e%2e/x", "a/b",
+                                    "/a%", "/a%4",     "/a%g0",     "/a%00b"};
   for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
     assert_int_equal(wd__path_normalize(bad[i], strlen(bad[i]), out, sizeof out), WD_EMALFORMED);
   assert_int_equal(wd__path_normalize("/abcdefgh", 9, out, 8), WD_ETOOBIG);
@@ -402,10 +450,14 @@ static void inspect_and_extract(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(vectors_both_ways),      cmocka_unit_test(cdn77_vector),
-      cmocka_unit_test(nginx_invalid_before_expired), cmocka_unit_test(nginx_decoding_rules),
-      cmocka_unit_test(templates_and_names),    cmocka_unit_test(directory_scope),
-      cmocka_unit_test(path_normalisation),     cmocka_unit_test(inspect_and_extract),
+      cmocka_unit_test(vectors_both_ways),
+      cmocka_unit_test(cdn77_vector),
+      cmocka_unit_test(nginx_invalid_before_expired),
+      cmocka_unit_test(nginx_decoding_rules),
+      cmocka_unit_test(templates_and_names),
+      cmocka_unit_test(directory_scope),
+      cmocka_unit_test(path_normalisation),
+      cmocka_unit_test(inspect_and_extract),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
