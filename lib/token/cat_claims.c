@@ -442,7 +442,7 @@ static int url_parts(wd_cat_check_t *c) {
   }
   /* query without the token's own parameter */
   size_t o = 0;
-  const char *p = u.query.p, *end = u.query.p + u.query.n;
+  const char *p = u.query.p, *end = p ? p + u.query.n : NULL;
   while (p && p < end) {
     const char *amp = memchr(p, '&', (size_t)(end - p));
     const char *pe = amp ? amp : end;
@@ -583,6 +583,10 @@ static int js_to_posix(const uint8_t *s, size_t n, char *out, size_t cap) {
   return 0;
 }
 
+/* Bounds on catu/cath regex patterns. */
+#define REGEX_MAX_LEN 512
+#define REGEX_MAX_QUANTIFIERS 24
+
 static int regex_match(wd_cat_check_t *c, int ci, wd_cbor_reader_t *rd, const wd_cbor_item_t *v,
                        const char *what, const char *subj, size_t sn, int *matched) {
   char qa[64];
@@ -613,8 +617,15 @@ static int regex_match(wd_cat_check_t *c, int ci, wd_cbor_reader_t *rd, const wd
   }
   if (rc < 0 || !pat)
     return malformed(c, ci, "%s: regex match needs a pattern", what);
+  /* glibc compiles repetitions into automata whose size grows with every quantifier: bound the
+   * pattern and its quantifiers so a hostile (or careless) issuer cannot exhaust memory. */
+  size_t quantifiers = 0;
+  for (size_t i = 0; i < pn; i++)
+    quantifiers += pat[i] == '*' || pat[i] == '+' || pat[i] == '?' || pat[i] == '{';
+  if (quantifiers > REGEX_MAX_QUANTIFIERS)
+    return malformed(c, ci, "%s: regex has more than %d quantifiers", what, REGEX_MAX_QUANTIFIERS);
   char pattern[2048];
-  if (pn > 1024 || js_to_posix(pat, pn, pattern, sizeof pattern))
+  if (pn > REGEX_MAX_LEN || js_to_posix(pat, pn, pattern, sizeof pattern))
     return malformed(c, ci, "%s: regex \"%s\" is too long or not supported", what,
                      quote(pat, pn, qa, sizeof qa));
   regex_t re;
