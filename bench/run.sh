@@ -17,7 +17,7 @@ cpu=${BENCH_CPU:-1}
 # -O3 brings gcc warnings (maybe-uninitialized) the -Werror gate build (RelWithDebInfo, -O2) does
 # not see; they must not stop a benchmark.
 cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DBUILD_TESTING=OFF -DWARDEN_WERROR=OFF >/dev/null
-cmake --build "$build" -j2 --target token_bench warden-cli >/dev/null
+cmake --build "$build" -j2 --target token_bench >/dev/null
 
 pin=(taskset -c "$cpu")
 if ! "${pin[@]}" true 2>/dev/null; then

@@ -2,7 +2,9 @@
 # Builds the libFuzzer targets (clang, ASan + UBSan) into build-fuzz/ and runs each one for
 # SECONDS (default 20) over a scratch copy of its seed corpus in fuzz/corpus/<target>/.
 # Fails (exit 1) when any target crashes, leaks, times out or runs out of memory; the
-# reproducer is copied to fuzz/crashes/<target>/ and the target's log tail is printed.
+# reproducer is copied to fuzz/crashes/<target>/ and the target's log tail is printed. Every
+# file already in fuzz/crashes/<target>/ is replayed first, so a fixed finding that comes back
+# fails at once.
 #
 #   fuzz/run.sh [SECONDS]            every target
 #   FUZZ_TARGETS="cat_cbor url" fuzz/run.sh 60     only these
@@ -21,10 +23,13 @@ if ! command -v clang >/dev/null; then
   exit 2
 fi
 
-# Clang-only warnings must not stop fuzzing: the gcc build is the -Werror gate.
+# Clang-only warnings must not stop fuzzing: the gcc build is the -Werror gate. An existing
+# build directory keeps its own sanitizer flags (FUZZ_BUILD_DIR may point at a custom one).
 if [[ ! -f $build/CMakeCache.txt ]]; then
   CC=clang cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWARDEN_FUZZ=ON \
     -DWARDEN_SANITIZE=ON -DBUILD_TESTING=OFF -DWARDEN_WERROR=OFF >/dev/null
+else
+  cmake "$build" -DWARDEN_FUZZ=ON >/dev/null
 fi
 cmake --build "$build" -j"${FUZZ_BUILD_JOBS:-2}" >/dev/null
 
@@ -48,7 +53,10 @@ run_one() {
   local dict=()
   [[ -f fuzz/$t.dict ]] && dict=(-dict="fuzz/$t.dict")
   local rc=0
-  "$bin" "$dir" "${dict[@]}" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
+  # Reproducers of past findings run first, as regression inputs (read, never written).
+  local past=()
+  [[ -d fuzz/crashes/$t ]] && past=("fuzz/crashes/$t")
+  "$bin" "$dir" "${past[@]}" "${dict[@]}" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
     -max_len=8192 -print_final_stats=1 -artifact_prefix="$art" >"$log" 2>&1 || rc=$?
   local stats
   stats=$(grep -E '^stat::number_of_executed_units|^stat::new_units_added' "$log" |

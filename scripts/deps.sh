@@ -6,9 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-want=(build-essential cmake pkg-config libssl-dev libcbor-dev libjansson-dev liblmdb-dev)
+want=(build-essential cmake pkg-config libssl-dev libcbor-dev libjansson-dev liblmdb-dev
+      libh2o-evloop-dev libyaml-dev)
 if [[ "${1:-}" == "--test" ]]; then
-  want+=(libcmocka-dev clang libclang-rt-14-dev nginx-light curl wrk)
+  want+=(libcmocka-dev clang libclang-rt-14-dev nginx-light curl wrk jq openssl)
   command -v node >/dev/null 2>&1 || want+=(nodejs)
   command -v npm >/dev/null 2>&1 || want+=(npm)
 fi

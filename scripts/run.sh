@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# Builds Warden and runs it. With arguments, runs `warden ARGS...`; without, a demonstration of
-# the token library: a fresh key, a CAT issued for a path and verified against a request.
+# Builds Warden and runs it. Without arguments: `warden serve` with the embedded default
+# (monitor mode, one catch-all policy, data in ./warden-data, http://127.0.0.1:8080, keys and an
+# admin token generated for the run and printed once). With arguments: `warden ARGS...`, e.g.
+#   scripts/run.sh serve --config warden.yaml
+#   scripts/run.sh token inspect TOKEN
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/deps.sh
@@ -9,14 +12,4 @@ cmake --build build -j"$(nproc)" --target warden-cli
 if (($#)); then
   exec build/warden "$@"
 fi
-key=$(od -An -tx1 -N32 /dev/urandom | tr -d ' \n')
-echo "key (hex): a fresh random key for this run"
-claims='{"iss":"warden-demo","sub":"viewer-42","catu":{"path":{"prefix-match":"/live/ch1/"}},"catm":["GET"]}'
-token=$(build/warden token issue --scheme cat --key-hex "$key" --kid demo --claims "$claims" --ttl 60)
-echo "issued CAT: $token"
-echo "verify for GET https://cdn.example.com/live/ch1/seg1.ts:"
-build/warden token verify --scheme cat --key-hex "$key" --kid demo --issuer warden-demo \
-  --url https://cdn.example.com/live/ch1/seg1.ts --method GET "$token"
-echo "verify for another path (expected to fail):"
-build/warden token verify --scheme cat --key-hex "$key" --kid demo --issuer warden-demo \
-  --url https://cdn.example.com/vod/other.ts --method GET "$token" || true
+exec build/warden serve

@@ -18,9 +18,10 @@ static void usage(FILE *f) {
           "  token issue     issue a token (CAT, JWT, Akamai, md5 secure link, CloudFront, Bunny)\n"
           "  token verify    verify a token against a request\n"
           "  token inspect   decode a token of any supported format without verifying\n"
+          "  serve           run the decision service (HTTP API, nginx auth_request, token API)\n"
           "  version         print the version\n"
           "\n"
-          "Run 'warden token --help' for the token options.\n");
+          "Run 'warden token --help' or 'warden serve --help' for their options.\n");
 }
 
 char *cli_read_file(const char *path, size_t max, size_t *len) {
@@ -74,6 +75,8 @@ int main(int argc, char **argv) {
   const char *cmd = argv[1];
   if (strcmp(cmd, "token") == 0)
     return cmd_token(argc - 1, argv + 1);
+  if (strcmp(cmd, "serve") == 0)
+    return cmd_serve(argc - 1, argv + 1);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("warden %s\n", WARDEN_VERSION);
     return WD_EXIT_OK;
@@ -82,6 +85,6 @@ int main(int argc, char **argv) {
     usage(stdout);
     return WD_EXIT_OK;
   }
-  fprintf(stderr, "warden: unknown command '%s' (expected token, version or help)\n", cmd);
+  fprintf(stderr, "warden: unknown command '%s' (expected token, serve, version or help)\n", cmd);
   return WD_EXIT_USAGE;
 }

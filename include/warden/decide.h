@@ -30,6 +30,10 @@ typedef enum wd_action {
   WD_ACT_COUNT
 } wd_action_t;
 
+/* Stable lowercase names used in JSON, headers (X-Warden-Action), metrics labels and the
+ * configuration: "allow", "block", "throttle", "substitute", "redirect", "callout", "renew".
+ * name returns "unknown" for a value out of range; parse accepts the names in any ASCII case and
+ * returns 0, or WD_EINVAL (out untouched) for anything else. */
 const char *wd_action_name(wd_action_t a);
 int wd_action_parse(const char *s, wd_action_t *out);
 
@@ -39,6 +43,7 @@ typedef enum wd_mode {
   WD_MODE_AUTOMATE,    /* enforce */
 } wd_mode_t;
 
+/* "monitor", "moderate", "automate"; conventions as wd_action_name / wd_action_parse. */
 const char *wd_mode_name(wd_mode_t m);
 int wd_mode_parse(const char *s, wd_mode_t *out);
 
@@ -57,12 +62,18 @@ typedef enum wd_reason {
   WD_REASON_COUNT
 } wd_reason_t;
 
-const char *wd_reason_name(wd_reason_t r); /* "no_token", "invalid", "expired", "banned", ... */
+/* "no_token", "invalid", "expired", "banned", "replay", "geo", "referer", "user_agent",
+ * "origin_ip", "shared"; conventions as wd_action_name / wd_action_parse. */
+const char *wd_reason_name(wd_reason_t r);
+int wd_reason_parse(const char *s, wd_reason_t *out);
 
 /* What to do for a reason: the action and its parameters. */
 typedef struct wd_action_spec {
   wd_action_t action;
-  int status;          /* HTTP status for block (default 401 no/invalid token, 403 otherwise) */
+  int status;          /* HTTP status; 0: the default: block 401 for no_token / invalid, 403
+                          otherwise (a CAT's catif answer for its failed claim when it has one);
+                          redirect 302; 200 for the others. A redirect status must be 3xx, a
+                          block status 4xx or 5xx. */
   char *target;        /* redirect / substitute / callout asset URL or path; owned by the policy */
   uint64_t rate;       /* throttle: bytes per second */
 } wd_action_spec_t;
@@ -70,39 +81,80 @@ typedef struct wd_action_spec {
 #define WD_POLICY_MAX_SCHEMES 6
 #define WD_POLICY_MAX_LIST 64
 
+/*
+ * A policy: where it applies, how tokens are checked, the access rules, and what to do.
+ * Start from wd_policy_init (the defaults below); a zeroed struct differs: require_token 0 and
+ * every reason's action "allow".
+ *
+ * Matching: the host is the request URL's host, else wd_decide_input_t.host, else the Host
+ * header (port and a trailing dot dropped, compared in lowercase). An exact host beats a
+ * "*.suffix" pattern (which matches sub-domains only, longer suffixes first), which beats any
+ * host (NULL or "*"); among policies of the most specific matching host, the longest path prefix
+ * wins (a plain string prefix of the normalised path: %XX decoded, "." and ".." resolved, as
+ * nginx's $uri); ties go to the policy listed first.
+ */
 typedef struct wd_policy {
   char *name;
   char *host;          /* exact host, "*.example.com" suffix, or NULL: any */
-  char *path_prefix;   /* NULL or "/": any */
-  wd_scheme_t schemes[WD_POLICY_MAX_SCHEMES]; /* schemes to try in order; none: every scheme with a key */
+  char *path_prefix;   /* NULL or "/": any; else starts with "/" */
+  wd_scheme_t schemes[WD_POLICY_MAX_SCHEMES]; /* schemes to try in order; none: every scheme with
+                                                 a key in the ring, in wd_scheme_t order */
   size_t nschemes;
   wd_verify_opts_t verify;   /* per-scheme verification options */
   _Atomic int mode;          /* wd_mode_t; switched at run time without a restart */
   wd_action_spec_t on[WD_REASON_COUNT]; /* action per reason (default: block) */
   /* access rules (control layers): empty lists do not restrict */
-  char *countries_allow[WD_POLICY_MAX_LIST];
+  char *countries_allow[WD_POLICY_MAX_LIST];  /* "SE" (also matches "SE-AB") or "US-CA"; the
+                                                 request's country must match one (unknown:
+                                                 denied) */
   size_t ncountries_allow;
-  char *countries_deny[WD_POLICY_MAX_LIST];
+  char *countries_deny[WD_POLICY_MAX_LIST];   /* same forms; a match is denied */
   size_t ncountries_deny;
-  char *referers_allow[WD_POLICY_MAX_LIST];   /* host or "*.host" of Referer / Origin */
+  char *referers_allow[WD_POLICY_MAX_LIST];   /* host or "*.host" of the Origin header (else the
+                                                 Referer); neither present (or "Origin: null"):
+                                                 denied */
   size_t nreferers_allow;
-  int bind_user_agent;                        /* token ua claim (JWT) must equal User-Agent */
-  char *ip_allow[WD_POLICY_MAX_LIST];         /* CIDRs allowed to reach this path (origin protection) */
+  int bind_user_agent;                        /* a JWT `ua` claim must equal User-Agent (checked
+                                                 even when verify.jwt.no_bind_ua); a token
+                                                 without one, or of another scheme, has nothing
+                                                 to bind. A failed ua claim is reason user_agent
+                                                 whatever this flag says. */
+  char *ip_allow[WD_POLICY_MAX_LIST];         /* CIDRs (or addresses) allowed to reach this path
+                                                 (origin protection); an unknown client address
+                                                 is denied */
   size_t nip_allow;
-  int require_token;                          /* default 1 */
+  int require_token;                          /* default 1; 0: no token stage at all (no
+                                                 identity: bans by address only) */
 } wd_policy_t;
+
+/* Fill the defaults: monitor mode, require_token 1, every reason blocked with its default
+ * status, no schemes listed (every scheme with a key), no access rules. */
+void wd_policy_init(wd_policy_t *p);
+
+/* Read and switch a policy's mode (atomic: any thread, while decisions run). set returns
+ * WD_EINVAL for a mode out of range. */
+wd_mode_t wd_policy_mode(const wd_policy_t *p);
+int wd_policy_set_mode(wd_policy_t *p, wd_mode_t m);
 
 typedef struct wd_decider wd_decider_t;
 
 /*
- * Create a decider over policies (copied: the caller may free its array; strings are duplicated),
- * a key ring, and optional ban list and replay memory (borrowed; they must outlive the decider).
+ * Create a decider over policies (copied: the caller may free its array; strings are duplicated,
+ * those of `verify` included), a key ring, and optional ban list and replay memory (borrowed,
+ * like the ring; they must outlive the decider). The ring decides which schemes a policy without
+ * a scheme list tries; it should be the ring of the verifiers passed to wd_decide (NULL: none).
+ * Returns 0, WD_ENOMEM, or WD_EINVAL for policies it cannot use: more than 4096, NULL name, a
+ * host pattern other than "name", "*.name" or "*", a path prefix without a leading "/", a
+ * scheme, mode, action or count out of range, a NULL list entry, an ip_allow entry that is not an
+ * address or prefix, a redirect / substitute / callout without a target, a throttle without a
+ * rate, a redirect status that is not 3xx, a block status below 400.
  */
 int wd_decider_create(const wd_policy_t *policies, size_t npolicies, const wd_keyring_t *ring,
                       wd_banlist_t *bans, wd_replay_t *replay, wd_decider_t **out);
 void wd_decider_destroy(wd_decider_t *d);
 
-/* Find a policy by name, for run-time changes (mode). NULL when absent. */
+/* Find a policy by name, for run-time changes (mode, through wd_policy_set_mode: the other
+ * fields must not change). NULL when absent. Valid as long as the decider. */
 wd_policy_t *wd_decider_policy(wd_decider_t *d, const char *name);
 size_t wd_decider_npolicies(const wd_decider_t *d);
 wd_policy_t *wd_decider_policy_at(wd_decider_t *d, size_t i);
@@ -112,11 +164,12 @@ typedef struct wd_decide_input {
   wd_request_t req;          /* url (required for policy matching), ip, method, headers, geo, now */
   const char *token;         /* explicit token; NULL: extract from the request */
   wd_scheme_t scheme;        /* explicit scheme; NONE: try the policy's schemes */
-  const char *host;          /* when req.url is origin-form */
+  const char *host;          /* when req.url is origin-form (else the Host header is used) */
   const char *edge;          /* edge / CDN id, for logs and detection */
 } wd_decide_input_t;
 
 #define WD_DECISION_MAX_REASONS 8
+#define WD_DECIDE_URL_MAX 8192      /* longer request URLs are refused (block 403, invalid) */
 
 typedef struct wd_decision {
   wd_action_t action;        /* what to do now (after the mode) */
@@ -131,12 +184,44 @@ typedef struct wd_decision {
   uint64_t rate;             /* throttle rate */
   wd_result_t token;         /* the verification result: identity, renewal, response headers */
   int has_case;              /* moderate mode: this decision should open a case for review */
+  int use_token_response;    /* the edge answers with token.response's headers (and status when
+                                set): a renewal (action renew), or the CAT's catif answer for a
+                                failed claim (action block with the default status) */
+  int identity_trusted;      /* token.id comes from a token whose signature verified (valid, or
+                                failed only on expiry or a claim): bans were checked against it */
 } wd_decision_t;
 
 void wd_decision_init(wd_decision_t *d);
+/* Free what the decision owns (the token result); it may be reused after. */
 void wd_decision_cleanup(wd_decision_t *d);
 
-/* Decide. Returns 0 (the decision is in *out) or WD_EINVAL for unusable input. */
+/*
+ * Decide one request: match the policy, verify the token, apply the access rules, the ban list
+ * and the replay memory, then the action for the first reason (stages in that order; reasons are
+ * listed in that order) and the policy's mode:
+ *   automate: action = enforced (and its status, target or rate);
+ *   monitor:  action allow (200), enforced and reasons kept for the log;
+ *   moderate: as monitor, and has_case when any reason applied.
+ * A verified CAT with a renewal due turns allow into renew (status from the renewal: 200, or 3xx
+ * for a redirect renewal; headers in out->token.response).
+ *
+ * The token: in->token with in->scheme, or with no scheme each scheme of the policy until one
+ * verifies; no in->token (or ""): each scheme looks for its own token in the request (query,
+ * cookie, header, URL). When none verifies, the most telling failure is kept: a token whose
+ * signature verified but failed on expiry or a claim, over a bad signature or unknown key, over
+ * a malformed token, over no token; ties go to the earlier scheme.
+ *
+ * catreplay=1: the first presentation of a verified token's (issuer, token id) is its use;
+ * later ones are reason replay until exp + leeway. Without a replay memory such tokens are
+ * refused (reason replay).
+ *
+ * wd_decide initialises *out itself; call wd_decision_cleanup when done with it (also after an
+ * error). Returns 0, or WD_EINVAL when d, v, in or out is NULL or the request has no URL (then
+ * *out, when given, holds a block 403 decision, so a caller that ignores the code still denies).
+ * Malformed or oversized input from the request is a decision (block, reason invalid), not an
+ * error. Any thread, each with its own verifier; no allocation beyond the token verification's
+ * (and a replay memory's first sight of a token).
+ */
 int wd_decide(wd_decider_t *d, wd_verifier_t *v, const wd_decide_input_t *in, wd_decision_t *out);
 
 #endif

@@ -25,7 +25,10 @@
   X(ENOTOKEN, -14, "no token in request")                                \
   X(ECRYPTO, -15, "cryptographic library failure")                       \
   X(EKEY, -16, "unusable key")                                           \
-  X(ERANGE, -17, "value out of range")
+  X(ERANGE, -17, "value out of range")                                   \
+  X(EIO, -18, "storage failure")                                         \
+  X(ECORRUPT, -19, "data file is corrupt or not a Warden store")         \
+  X(EBUSY, -20, "data file is in use by another handle or process")
 
 typedef enum wd_errno {
   WD_OK = 0,

@@ -16,17 +16,31 @@
 
 typedef struct wd_replay wd_replay_t;
 
-/* Open the replay store inside the LMDB directory `dir` (it may share the ban list's directory). */
+/*
+ * Open the replay store in directory `dir` (created when absent; it may be the ban list's data
+ * directory: the replay memory has its own file, "replay.mdb") and reload every remembered
+ * entry. Errors as wd_banlist_open: WD_EIO, WD_ECORRUPT, WD_EUNSUPPORTED, WD_ENOMEM.
+ */
 int wd_replay_open(const char *dir, wd_replay_t **out);
+/* Close; entries not yet flushed are lost (call wd_replay_flush first). No call may be running. */
 void wd_replay_close(wd_replay_t *rp);
 
 /*
- * Record a use of token `id` (the identity's token_id, scoped by issuer) valid until `until`.
- * Returns 0 on the first use, 1 when it was seen before (a replay), WD_E* on error.
+ * Record a use of token `id` (the identity's token_id, scoped by issuer, which may be NULL or "")
+ * valid until `until` (the token's exp plus the verification leeway; 0: never expires).
+ * Returns 0 on the first use, 1 when it was seen before and is still remembered (a replay),
+ * WD_EINVAL for an empty id, an id or issuer of WD_ID_MAX bytes or more, or a negative until,
+ * WD_ENOMEM. A token already expired at `now` is not remembered (returns 0; verification refuses
+ * it anyway). Any thread; a short critical section on one of 64 shards.
  */
 int wd_replay_seen(wd_replay_t *rp, const char *issuer, const char *id, int64_t until, int64_t now);
 
-/* Persist queued entries and drop expired ones. Writer thread only. Returns entries written. */
+/*
+ * Persist queued entries in one synced LMDB transaction, purge expired ones from the store (a
+ * bounded number per call) and from memory (one shard per second of `now`). Returns the entries
+ * written, or a WD_E* code (the entries stay queued for the next call). Does nothing on disk
+ * when nothing is queued or due. Writer thread only.
+ */
 long wd_replay_flush(wd_replay_t *rp, int64_t now);
 
 #endif

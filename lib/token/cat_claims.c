@@ -507,6 +507,9 @@ static int contains(const char *h, size_t hn, const uint8_t *n, size_t nn) {
 static int js_to_posix(const uint8_t *s, size_t n, char *out, size_t cap) {
   size_t o = 0;
   int in_br = 0;
+  /* What the last token was: a quantifier may only follow an atom, as in JavaScript ("nothing
+   * to repeat"); this also keeps stacked quantifiers, which glibc compiles very slowly, out. */
+  enum { NOTHING, ATOM, QUANTIFIER } last = NOTHING;
 #define EMIT(str)                                                                                  \
   do {                                                                                             \
     size_t l_ = strlen(str);                                                                       \
@@ -547,11 +550,14 @@ static int js_to_posix(const uint8_t *s, size_t n, char *out, size_t cap) {
         buf[1] = e;
         EMIT(buf);
       }
+      last = ATOM;
       continue;
     }
     if (in_br) {
-      if (ch == ']')
+      if (ch == ']') {
         in_br = 0;
+        last = ATOM;
+      }
       EMIT(buf);
       continue;
     }
@@ -571,12 +577,37 @@ static int js_to_posix(const uint8_t *s, size_t n, char *out, size_t cap) {
     if (ch == '(' && i + 2 < n && s[i + 1] == '?' && s[i + 2] == ':') {
       EMIT("(");
       i += 2;
+      last = NOTHING;
+      continue;
+    }
+    size_t qend = i; /* for '{': the index of its '}' when it is a bounded repetition */
+    if (ch == '{') {
+      size_t j = i + 1;
+      while (j < n && (isdigit(s[j]) || s[j] == ','))
+        j++;
+      qend = j < n && s[j] == '}' && j > i + 1 && isdigit(s[i + 1]) ? j : i;
+      if (qend == i) { /* JavaScript reads a '{' that starts no repetition literally */
+        EMIT("\\{");
+        last = ATOM;
+        continue;
+      }
+    }
+    if (ch == '*' || ch == '+' || ch == '?' || ch == '{') {
+      if (last != ATOM)
+        return -1;
+      for (; i <= qend; i++) {
+        buf[0] = (char)s[i];
+        EMIT(buf);
+      }
+      i--;
+      /* lazy quantifiers only change what is captured, not whether the pattern matches */
+      if (i + 1 < n && s[i + 1] == '?')
+        i++;
+      last = QUANTIFIER;
       continue;
     }
     EMIT(buf);
-    /* lazy quantifiers only change what is captured, not whether the pattern matches */
-    if ((ch == '*' || ch == '+' || ch == '?' || ch == '}') && i + 1 < n && s[i + 1] == '?')
-      i++;
+    last = ch == '(' || ch == '|' || ch == '^' || ch == '$' ? NOTHING : ATOM;
   }
 #undef EMIT
   out[o] = '\0';

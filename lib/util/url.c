@@ -62,8 +62,6 @@ int wd_url_split(const char *url, wd_url_t *out) {
 }
 
 int wd_query_find(wd_span_t query, const char *name, wd_span_t *val) {
-  if (!query.p) /* absent query: NULL + 0 below would be undefined */
-    return WD_ENOTOKEN;
   if (!query.p || !query.n)
     return WD_ENOTOKEN;
   size_t nl = strlen(name);

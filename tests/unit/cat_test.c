@@ -1171,6 +1171,29 @@ static void claim_catu_regex_digest(void **state) {
   cb_u(&p, 312), cb_m(&p, 1), cb_u(&p, 6), cb_m(&p, 1), cb_u(&p, 4), cb_a(&p, 1);
   cb_s(&p, "([a-z");
   EXPECT(&p, &o, &q, WD_ECLAIM, "catu", "compile");
+  /* as in JavaScript: lazy quantifiers and a literal '{' are fine, a quantifier with nothing to
+   * repeat (stacked, or at the start) is refused */
+  static const struct {
+    const char *pattern;
+    int rc;
+  } js[] = {
+      {"^seg-\\d{2,3}?\\.ts$", 0}, {"^seg-0+?42\\.ts$", 0},
+      {"^seg-0*?4[0-9]??\\.ts$", 0},      {"^seg-{0}", 0},
+      {"^seg-0**42", WD_ECLAIM},          {"^seg-0+++42", WD_ECLAIM},
+      {"^seg-0???42", WD_ECLAIM},         {"*seg", WD_ECLAIM},
+      {"^(?:*seg)", WD_ECLAIM},           {"^seg-(?:0|4)+2\\.ts$", 0},
+  };
+  q.url = "https://cdn.example.com/v/seg-042.ts";
+  for (size_t i = 0; i < sizeof js / sizeof js[0]; i++) {
+    base(&p, 1);
+    cb_u(&p, 312), cb_m(&p, 1), cb_u(&p, 6), cb_m(&p, 1), cb_u(&p, 4), cb_a(&p, 1);
+    cb_s(&p, js[i].pattern);
+    EXPECT(&p, &o, &q, js[i].rc, js[i].rc ? "catu" : NULL, NULL);
+  }
+  base(&p, 1);
+  cb_u(&p, 312), cb_m(&p, 1), cb_u(&p, 6), cb_m(&p, 1), cb_u(&p, 4), cb_a(&p, 1);
+  cb_s(&p, "0+++");
+  EXPECT(&p, &o, &q, WD_ECLAIM, "catu", "not supported");
   /* sha256 of the host as bstr and as hex; sha512-256 truncated vs full */
   q = request();
   uint8_t d[64];

@@ -96,7 +96,7 @@ static void expect_fail(const wd_keyring_t *ring, const wd_verify_opts_t *opts, 
   wd_result_t r;
   int rc = verify_full(ring, opts, tok, req, &r);
   if (rc != code)
-    fail_msg("expected %s, got %s (%s) for %s", wd_errname(code), wd_errname(rc), r.reason, tok);
+    fail_msg("expected %s, got %s (%s) for %s", wd_errname(code), wd_errname(rc), r.reason ? r.reason : "-", tok ? tok : "(from request)");
   if (claim)
     assert_string_equal(r.failed_claim, claim);
   assert_null(r.claims);

@@ -1,0 +1,168 @@
+/*
+ * Configuration of `warden serve`: one YAML file (docs/config.md is the reference), the
+ * embedded default used when no file is given, and the command-line overrides.
+ *
+ * Parsing is strict: an unknown key, a value of the wrong type or out of bounds, or a name
+ * that is not one of the allowed ones is an error naming the file, the line and the fix:
+ *   warden.yaml line 12: unknown scheme 'catt' (expected one of cat, jwt, akamai, securelink,
+ *   cloudfront, bunny)
+ * Everything a conf_t points to is owned by it (one arena, freed by conf_free), including the
+ * wd_policy_t array and the option arrays inside its wd_verify_opts_t, so the policies stay
+ * valid as long as the configuration does.
+ */
+#ifndef WARDEN_SRC_CONFIG_H
+#define WARDEN_SRC_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "warden/decide.h"
+#include "warden/warden.h"
+
+#include "../lib/util/ip.h"
+
+#define CONF_MAX_LISTEN 8
+#define CONF_MAX_KEYS 64
+#define CONF_MAX_POLICIES 256
+#define CONF_MAX_PROXIES 64
+#define CONF_MAX_NAMES 16         /* issuers, audiences per scheme */
+#define CONF_FILE_MAX (1 << 20)   /* largest configuration file, bytes */
+
+typedef enum conf_key_kind { CONF_KEY_HEX = 1, CONF_KEY_SECRET, CONF_KEY_PEM } conf_key_kind_t;
+
+typedef struct conf_key {
+  wd_scheme_t scheme;
+  conf_key_kind_t kind;
+  char *value;      /* hex text, secret text, or PEM text (read from the file at load) */
+  size_t value_len;
+  char *source;     /* "value", "env NAME", "file PATH": for messages (never the secret) */
+  char *kid;        /* NULL: none */
+  char *issuer;     /* NULL: any */
+  wd_alg_t alg;     /* WD_ALG_NONE: the scheme's default */
+  int line;         /* 0 for keys from the command line or generated */
+} conf_key_t;
+
+typedef struct conf_listen {
+  char *host;       /* as given: "127.0.0.1", "::", "localhost" */
+  char *port;       /* "8080"; "0" picks a free port */
+  int tls;          /* https:// listener */
+  int line;
+} conf_listen_t;
+
+typedef struct conf_prefix {
+  wd_ip_t net;
+  int plen;
+} conf_prefix_t;
+
+typedef struct conf_token_api {
+  int enabled;
+  wd_scheme_t scheme;         /* the CDN scheme tokens are issued for */
+  char *url;                  /* URL base ("https://cdn.example.com"), NULL: origin-form URLs */
+  char *url_ip;               /* URL base of the IP-bound variant, NULL: url */
+  conf_key_t viewer_keys[8];  /* keys that verify the viewer's bearer JWT */
+  size_t nviewer_keys;
+  const char *viewer_issuers[CONF_MAX_NAMES];
+  size_t nviewer_issuers;
+  const char *viewer_audiences[CONF_MAX_NAMES];
+  size_t nviewer_audiences;
+  int64_t default_expire;     /* seconds, when the request gives none (default 300) */
+  int64_t max_expire;         /* seconds, larger requests are capped (default 3600) */
+  char *path_prefix;          /* paths tokens may be issued for (default "/") */
+  int scope_directory;        /* token covers the path's directory (default) or the path only */
+  char *query_param;          /* token parameter in the URL for token schemes (cat, jwt, akamai) */
+  char *template_str;         /* securelink: plain template (default "$expires$uri $secret") */
+  char *template_ip;          /* securelink: IP-bound template (default "$expires$uri$remote_addr $secret") */
+  int line;
+} conf_token_api_t;
+
+typedef struct conf_declog {
+  char *path;                 /* NULL: no decision log; relative paths are in data_dir */
+  double sample;              /* fraction of plain allows logged (others always), default 1 */
+  uint64_t rotate_bytes;      /* rotate when the file reaches this size (default 100 MiB) */
+  int keep;                   /* rotated files kept: path.1 .. path.keep (default 5) */
+  size_t queue_bytes;         /* per event-loop thread queue (default 4 MiB) */
+} conf_declog_t;
+
+typedef struct conf_limits {
+  size_t max_body;            /* request body bytes (default 65536): 413 past it */
+  size_t max_header_bytes;    /* sum of header names and values (default 32768): 431 */
+  size_t max_url;             /* request target bytes (default 8192): 414 */
+  int max_connections;        /* open connections per event-loop thread (default 10000) */
+  int max_pending_bans;       /* ban changes waiting for the writer (default 4096): 503 */
+  int http2_max_concurrent;   /* requests in flight per HTTP/2 connection (default 64) */
+  int idle_timeout;           /* seconds a connection may sit idle or mid-request (default 10) */
+} conf_limits_t;
+
+typedef struct conf_arena conf_arena_t;
+
+typedef struct conf {
+  char *file;                 /* name in messages: the path given, or "(embedded default)" */
+  int embedded;               /* no file: the embedded default */
+  conf_listen_t listen[CONF_MAX_LISTEN];
+  size_t nlisten;
+  int threads;
+  char *tls_cert, *tls_key;   /* PEM files for https:// listeners */
+  char *data_dir;
+  char *admin_token;          /* NULL: WARDEN_ADMIN_TOKEN, else generated at start */
+  conf_prefix_t trusted[CONF_MAX_PROXIES];
+  size_t ntrusted;
+  char *client_ip_header;     /* "X-Real-IP" or "X-Forwarded-For" (from trusted proxies only) */
+  char *country_header;       /* e.g. "X-Country-Code" (trusted proxies only), NULL: none */
+  char *asn_header;           /* e.g. "X-ASN" (trusted proxies only), NULL: none */
+  conf_key_t keys[CONF_MAX_KEYS];
+  size_t nkeys;
+  wd_policy_t *policies;
+  size_t npolicies;
+  int policy_lines[CONF_MAX_POLICIES];
+  conf_token_api_t token_api;
+  conf_declog_t declog;
+  conf_limits_t limits;
+  conf_arena_t *arena;
+} conf_t;
+
+/*
+ * Load and validate a configuration file. Returns 0 and *out (free with conf_free), or -1 with
+ * a one-line message in err ("FILE line N: what (fix)"); -2 when the file cannot be read.
+ * PEM key files are read during the load (their errors name the key's line).
+ */
+int conf_load_file(const char *path, conf_t **out, char *err, size_t errlen);
+
+/* The same from text in memory; `name` stands for the file in messages. */
+int conf_load_string(const char *text, size_t len, const char *name, conf_t **out, char *err,
+                     size_t errlen);
+
+/* The embedded default: 127.0.0.1:8080, ./warden-data, one catch-all policy in monitor mode,
+ * no keys (the caller generates them), the token API for securelink. */
+int conf_default(conf_t **out);
+
+void conf_free(conf_t *c);
+
+/* --key SCHEME:KIND:VALUE (kind hex, secret or pem; pem names a file). Adds a key; -1 and err
+ * on a bad argument. */
+int conf_add_key_arg(conf_t *c, const char *arg, char *err, size_t errlen);
+
+/* --listen [http://|https://]HOST:PORT: replaces the configured listeners on first use in a
+ * run (`first` set), then adds. -1 and err when malformed or too many. */
+int conf_add_listen_arg(conf_t *c, const char *arg, int first, char *err, size_t errlen);
+
+/* Set a string field from the command line (copied into the arena). */
+char *conf_strdup(conf_t *c, const char *s);
+
+/* Checks that need the whole configuration (after overrides): https listeners need tls.cert
+ * and tls.key, the token API's scheme needs a signing key, viewer keys exist, every policy
+ * scheme has a key. -1 and err otherwise. */
+int conf_validate(conf_t *c, char *err, size_t errlen);
+
+/* Build a key ring from keys (n of them); -1 and err naming the key ("warden.yaml line 30: key
+ * for cloudfront (file /x.pem): unusable key"). */
+int conf_build_keyring(const conf_t *c, const conf_key_t *keys, size_t n, wd_keyring_t **out,
+                       char *err, size_t errlen);
+
+/* Is this address (text) inside one of the trusted proxy prefixes? */
+int conf_is_trusted(const conf_t *c, const char *ip);
+
+/* Parse an address "HOST:PORT", "[v6]:PORT", with an optional http:// or https:// prefix. */
+int conf_parse_address(const char *s, char *host, size_t hostcap, char *port, size_t portcap,
+                       int *tls);
+
+#endif

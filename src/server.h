@@ -1,0 +1,109 @@
+/*
+ * The running `warden serve`: state shared by the event-loop threads, the writer thread and the
+ * route handlers (api_*.c).
+ *
+ * Threads:
+ *   - N event-loop threads (config `threads`), each with its own h2o context, listening sockets
+ *     (SO_REUSEPORT on the same port), wd_verifier_t, metrics and decision-log ring. A request
+ *     is handled start to finish on the thread that accepted its connection; nothing on these
+ *     threads waits for a disk.
+ *   - One writer thread (writer.c): opens the ban list and replay memory at start (then the
+ *     server is ready), commits ban changes in groups and answers them back through the loop's
+ *     h2o multithread receiver, flushes replay entries, purges expired bans, writes the
+ *     decision log.
+ *   - The main thread: start-up, signals, shutdown.
+ *
+ * Shared state is either immutable after start (configuration, key rings, TLS context) or
+ * published atomically (the decider, once the ban list is loaded). A policy's mode is an atomic
+ * int switched by PUT /v1/policies/<name>/mode.
+ */
+#ifndef WARDEN_SRC_SERVER_H
+#define WARDEN_SRC_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include <h2o.h>
+
+#include "warden/decide.h"
+#include "warden/warden.h"
+
+#include "config.h"
+#include "declog.h"
+#include "metrics.h"
+
+typedef struct srv srv_t;
+typedef struct writer writer_t;
+
+typedef struct loop {
+  srv_t *srv;
+  int index;
+  pthread_t tid;
+  h2o_context_t ctx;
+  h2o_accept_ctx_t accept_plain;
+  h2o_accept_ctx_t accept_tls;
+  h2o_socket_t *listeners[CONF_MAX_LISTEN];
+  int fds[CONF_MAX_LISTEN];
+  size_t nlisteners;
+  h2o_multithread_receiver_t done_receiver; /* ban changes committed by the writer */
+  h2o_multithread_receiver_t ctl_receiver;  /* stop requests from the main thread */
+  h2o_multithread_message_t ctl_msg;
+  wd_verifier_t *verifier;                  /* token verification for decisions */
+  wd_verifier_t *viewer_verifier;           /* viewer JWTs for the token API */
+  declog_ring_t *declog;                    /* NULL when the decision log is off */
+  uint64_t rng;                             /* xorshift state for log sampling */
+  int stopping;
+  int started;
+  h2o_linklist_t conns;                     /* open connections (http.c) */
+  uint64_t nconns;
+  double end_at, stop_at;                   /* shutdown: end idle connections, give up */
+  metrics_thread_t metrics;
+} loop_t;
+
+struct srv {
+  conf_t *conf;
+  wd_keyring_t *ring;                       /* keys for decisions and the token API */
+  wd_keyring_t *viewer_ring;                /* keys for viewers' bearer JWTs (token API) */
+  _Atomic(wd_decider_t *) decider;          /* NULL until the ban list is loaded */
+  _Atomic(wd_banlist_t *) bans;
+  _Atomic(wd_replay_t *) replay;
+  _Atomic int ready;
+  _Atomic int stopping;
+  _Atomic int fatal;                        /* start-up failed on the writer thread */
+  unsigned char admin_hash[32];             /* SHA-256 of the admin token */
+  int have_admin;
+  h2o_globalconf_t h2o;
+  int h2o_ready;                            /* h2o was configured (http_setup) */
+  SSL_CTX *ssl_ctx;
+  loop_t *loops;
+  int nloops;
+  writer_t *writer;
+  declog_file_t *declog_file;               /* owned by the writer thread once started */
+  metrics_global_t gm;
+  double start_time;
+  pid_t pid;
+};
+
+/* Route handlers (api_*.c). Each answers the request (or hands it to the writer). */
+void api_decide(loop_t *l, h2o_req_t *req);
+void api_auth(loop_t *l, h2o_req_t *req);
+void api_token(loop_t *l, h2o_req_t *req);
+void api_bans(loop_t *l, h2o_req_t *req, const char *rest, size_t restlen);
+void api_audit(loop_t *l, h2o_req_t *req);
+void api_policies(loop_t *l, h2o_req_t *req, const char *rest, size_t restlen);
+void api_healthz(loop_t *l, h2o_req_t *req);
+void api_readyz(loop_t *l, h2o_req_t *req);
+void api_metrics(loop_t *l, h2o_req_t *req);
+
+/* The loop thread owning a request. */
+static inline loop_t *loop_of(h2o_req_t *req) {
+  return H2O_STRUCT_FROM_MEMBER(loop_t, ctx, req->conn->ctx);
+}
+
+/* The decider, or NULL while the ban list is still loading. */
+static inline wd_decider_t *srv_decider(srv_t *s) {
+  return atomic_load_explicit(&s->decider, memory_order_acquire);
+}
+
+#endif

@@ -1,0 +1,311 @@
+/*
+ * The writer thread (see writer.h). One mutex guards the queue of ban submissions; the thread
+ * sleeps on a condition variable for at most WRITER_TICK_MS so replay entries and decision-log
+ * lines never wait long, and wakes at once when a ban arrives.
+ */
+#include "writer.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define WRITER_TICK_MS 5
+#define EXPIRE_EVERY_S 60
+
+struct writer {
+  srv_t *srv;
+  pthread_t tid;
+  pthread_mutex_t mu;
+  pthread_cond_t cv;
+  ban_op_t *head, *tail;
+  size_t pending;          /* changes queued */
+  int stop;
+  int answer;              /* loop threads still receive answers */
+  wd_banlist_t *bans;
+  wd_replay_t *replay;
+  wd_decider_t *decider;
+};
+
+ban_op_t *ban_op_create(size_t n) {
+  ban_op_t *op = calloc(1, sizeof *op);
+  if (!op)
+    return NULL;
+  op->changes = calloc(n ? n : 1, sizeof *op->changes);
+  if (!op->changes) {
+    free(op);
+    return NULL;
+  }
+  op->n = n;
+  return op;
+}
+
+void ban_op_free(ban_op_t *op) {
+  if (!op)
+    return;
+  for (size_t i = 0; i < op->n; i++)
+    free((char *)op->changes[i].evidence);
+  free(op->changes);
+  free(op);
+}
+
+static int64_t now_s(void) { return (int64_t)time(NULL); }
+
+static double mono_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* Start-up on the writer thread: open the stores and publish the decider. */
+static int load(writer_t *w) {
+  srv_t *s = w->srv;
+  const conf_t *c = s->conf;
+  double t0 = mono_ms();
+  int rc = wd_banlist_open(c->data_dir, NULL, &w->bans);
+  if (rc) {
+    fprintf(stderr, "warden: cannot open the ban list in %s: %s\n", c->data_dir, wd_strerror(rc));
+    return -1;
+  }
+  rc = wd_replay_open(c->data_dir, &w->replay);
+  if (rc) {
+    fprintf(stderr, "warden: cannot open the replay memory in %s: %s\n", c->data_dir,
+            wd_strerror(rc));
+    return -1;
+  }
+  rc = wd_decider_create(c->policies, c->npolicies, s->ring, w->bans, w->replay, &w->decider);
+  if (rc) {
+    fprintf(stderr, "warden: cannot set up the policies: %s\n", wd_strerror(rc));
+    return -1;
+  }
+  long expired = wd_banlist_expire(w->bans, now_s());
+  if (expired > 0)
+    metrics_shared_add(&s->gm.bans_expired, (uint64_t)expired);
+  wd_banlist_stats_t st;
+  wd_banlist_stats(w->bans, &st);
+  atomic_store_explicit(&s->bans, w->bans, memory_order_release);
+  atomic_store_explicit(&s->replay, w->replay, memory_order_release);
+  atomic_store_explicit(&s->decider, w->decider, memory_order_release);
+  atomic_store_explicit(&s->ready, 1, memory_order_release);
+  fprintf(stderr, "warden: ready: %llu bans loaded from %s in %.0f ms\n",
+          (unsigned long long)(st.bans[1] + st.bans[2] + st.bans[3] + st.bans[4]), c->data_dir,
+          mono_ms() - t0);
+  return 0;
+}
+
+static void answer(writer_t *w, ban_op_t *op) {
+  if (w->answer && op->origin)
+    h2o_multithread_send_message(&op->origin->done_receiver, &op->msg);
+  else
+    ban_op_free(op); /* the loops are gone: the change is committed, nobody waits */
+}
+
+/* Commit the ops in [first, ...) whose changes fit one batch; returns the first op not taken. */
+static ban_op_t *commit_batch(writer_t *w, ban_op_t *first) {
+  size_t total = 0;
+  ban_op_t *end = first;
+  while (end && (total == 0 || total + end->n <= WD_BAN_BATCH_MAX)) {
+    total += end->n;
+    end = end->next;
+  }
+  wd_ban_change_t *batch = NULL;
+  int rc;
+  if (first->next == end) {
+    batch = first->changes; /* one op: apply in place */
+    rc = wd_banlist_apply(w->bans, batch, total, now_s());
+  } else {
+    batch = malloc(total * sizeof *batch);
+    if (!batch) {
+      rc = WD_ENOMEM;
+      for (ban_op_t *op = first; op != end; op = op->next)
+        for (size_t i = 0; i < op->n; i++)
+          op->changes[i].result = rc;
+    } else {
+      size_t k = 0;
+      for (ban_op_t *op = first; op != end; op = op->next)
+        for (size_t i = 0; i < op->n; i++)
+          batch[k++] = op->changes[i];
+      rc = wd_banlist_apply(w->bans, batch, total, now_s());
+      k = 0;
+      for (ban_op_t *op = first; op != end; op = op->next)
+        for (size_t i = 0; i < op->n; i++)
+          op->changes[i].result = batch[k++].result;
+      free(batch);
+    }
+  }
+  srv_t *s = w->srv;
+  if (rc) {
+    metrics_shared_add(&s->gm.ban_errors, 1);
+    fprintf(stderr, "warden: ban commit failed: %s\n", wd_strerror(rc));
+  } else {
+    metrics_shared_add(&s->gm.ban_batches, 1);
+    metrics_shared_add(&s->gm.ban_changes, total);
+  }
+  ban_op_t *op = first;
+  while (op != end) {
+    ban_op_t *next = op->next;
+    op->rc = rc;
+    answer(w, op);
+    op = next;
+  }
+  return end;
+}
+
+static void do_bans(writer_t *w, ban_op_t *list) {
+  while (list) {
+    if (!w->bans) {
+      ban_op_t *next = list->next;
+      list->rc = WD_EIO;
+      answer(w, list);
+      list = next;
+      continue;
+    }
+    list = commit_batch(w, list);
+  }
+}
+
+static void write_line(const char *p, size_t n, void *arg) {
+  srv_t *s = arg;
+  if (declog_file_write(s->declog_file, p, n))
+    metrics_shared_add(&s->gm.declog_write_errors, 1);
+  metrics_shared_add(&s->gm.declog_written, 1);
+}
+
+static void do_declog(writer_t *w) {
+  srv_t *s = w->srv;
+  if (!s->declog_file)
+    return;
+  uint64_t rot = declog_file_rotations(s->declog_file);
+  for (int i = 0; i < s->nloops; i++)
+    if (s->loops[i].declog)
+      declog_ring_drain(s->loops[i].declog, write_line, s);
+  if (declog_file_flush(s->declog_file))
+    metrics_shared_add(&s->gm.declog_write_errors, 1);
+  uint64_t rot2 = declog_file_rotations(s->declog_file);
+  if (rot2 != rot)
+    metrics_shared_add(&s->gm.declog_rotations, rot2 - rot);
+}
+
+static void do_replay(writer_t *w) {
+  if (!w->replay)
+    return;
+  long n = wd_replay_flush(w->replay, now_s());
+  if (n > 0)
+    metrics_shared_add(&w->srv->gm.replay_flushed, (uint64_t)n);
+  else if (n < 0)
+    metrics_shared_add(&w->srv->gm.replay_errors, 1);
+}
+
+static void *writer_main(void *arg) {
+  writer_t *w = arg;
+  srv_t *s = w->srv;
+  if (load(w)) {
+    atomic_store(&s->fatal, 1);
+    kill(s->pid, SIGTERM);
+  }
+  int64_t next_expire = now_s() + EXPIRE_EVERY_S;
+  for (;;) {
+    pthread_mutex_lock(&w->mu);
+    if (!w->head && !w->stop) {
+      struct timespec ts;
+      clock_gettime(CLOCK_REALTIME, &ts);
+      ts.tv_nsec += WRITER_TICK_MS * 1000000L;
+      if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+      }
+      pthread_cond_timedwait(&w->cv, &w->mu, &ts);
+    }
+    ban_op_t *list = w->head;
+    w->head = w->tail = NULL;
+    w->pending = 0;
+    int stop = w->stop;
+    pthread_mutex_unlock(&w->mu);
+
+    do_bans(w, list);
+    do_replay(w);
+    do_declog(w);
+    if (w->bans && now_s() >= next_expire) {
+      long n = wd_banlist_expire(w->bans, now_s());
+      if (n > 0)
+        metrics_shared_add(&s->gm.bans_expired, (uint64_t)n);
+      next_expire = now_s() + EXPIRE_EVERY_S;
+    }
+    if (stop && !list)
+      break;
+  }
+  return NULL;
+}
+
+int writer_start(srv_t *srv, writer_t **out) {
+  writer_t *w = calloc(1, sizeof *w);
+  if (!w)
+    return -1;
+  w->srv = srv;
+  w->answer = 1;
+  pthread_mutex_init(&w->mu, NULL);
+  pthread_cond_init(&w->cv, NULL);
+  if (pthread_create(&w->tid, NULL, writer_main, w)) {
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+    return -1;
+  }
+  *out = w;
+  return 0;
+}
+
+int writer_submit(writer_t *w, ban_op_t *op) {
+  pthread_mutex_lock(&w->mu);
+  if (w->stop || w->pending + op->n > (size_t)w->srv->conf->limits.max_pending_bans) {
+    pthread_mutex_unlock(&w->mu);
+    metrics_shared_add(&w->srv->gm.ban_queue_full, 1);
+    return -1;
+  }
+  op->next = NULL;
+  if (w->tail)
+    w->tail->next = op;
+  else
+    w->head = op;
+  w->tail = op;
+  w->pending += op->n;
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+  return 0;
+}
+
+size_t writer_depth(writer_t *w) {
+  pthread_mutex_lock(&w->mu);
+  size_t n = w->pending;
+  pthread_mutex_unlock(&w->mu);
+  return n;
+}
+
+void writer_stop(writer_t *w) {
+  if (!w)
+    return;
+  srv_t *s = w->srv;
+  pthread_mutex_lock(&w->mu);
+  w->stop = 1;
+  w->answer = 0; /* called after the loop threads have stopped */
+  pthread_cond_signal(&w->cv);
+  pthread_mutex_unlock(&w->mu);
+  pthread_join(w->tid, NULL);
+  atomic_store(&s->ready, 0);
+  atomic_store(&s->decider, NULL);
+  atomic_store(&s->bans, NULL);
+  atomic_store(&s->replay, NULL);
+  if (w->decider)
+    wd_decider_destroy(w->decider);
+  if (w->replay) {
+    wd_replay_flush(w->replay, now_s());
+    wd_replay_close(w->replay);
+  }
+  if (w->bans)
+    wd_banlist_close(w->bans);
+  pthread_mutex_destroy(&w->mu);
+  pthread_cond_destroy(&w->cv);
+  free(w);
+}

@@ -1,0 +1,60 @@
+/*
+ * The writer thread: the one place that writes to disk.
+ *
+ * At start it opens the ban list and the replay memory in the data directory and publishes the
+ * decider (the server becomes ready). Then, in a loop woken by new work or every few
+ * milliseconds:
+ *   - ban changes submitted by the loop threads are committed in one wd_banlist_apply per
+ *     round (group commit) and each submission is sent back to the loop thread that made it,
+ *     which only then answers the client (201: the ban is durable);
+ *   - queued replay entries are flushed (wd_replay_flush);
+ *   - every loop thread's decision-log ring is drained into the log file;
+ *   - expired bans are purged once a minute.
+ * On stop it finishes all of that once more before returning.
+ */
+#ifndef WARDEN_SRC_WRITER_H
+#define WARDEN_SRC_WRITER_H
+
+#include <stddef.h>
+
+#include "server.h"
+
+typedef struct ban_op_ref ban_op_ref_t;
+
+/* One submission: the changes of one admin request. Owned by the writer while queued, then by
+ * the loop thread's receiver, which frees it with ban_op_free. */
+typedef struct ban_op {
+  h2o_multithread_message_t msg;  /* link in the loop's receiver queue */
+  struct ban_op *next;            /* link in the writer's queue */
+  loop_t *origin;                 /* where the answer goes */
+  h2o_req_t *req;                 /* NULL once the client's request is gone */
+  ban_op_ref_t *ref;              /* the request-pool object that clears req */
+  int rc;                         /* wd_banlist_apply's return (per change: changes[i].result) */
+  int kind;                       /* what the handler asked (api_bans.c) */
+  size_t n;
+  wd_ban_change_t *changes;       /* n changes; evidence strings owned by the op */
+} ban_op_t;
+
+/* Allocate an op with room for n changes (zeroed). NULL on allocation failure. */
+ban_op_t *ban_op_create(size_t n);
+void ban_op_free(ban_op_t *op);
+
+/* Answer a committed op on its loop thread (api_bans.c): respond when the request is still
+ * there, then free the op. */
+void api_bans_answer(ban_op_t *op);
+
+/* Start the writer thread. It loads the ban list and replay memory, then sets srv->ready. */
+int writer_start(srv_t *srv, writer_t **out);
+
+/* Queue an op; the writer sends it back to op->origin->done_receiver once committed. Returns -1
+ * (the op is still the caller's) when limits.max_pending_bans changes are already waiting or
+ * the writer is stopping. */
+int writer_submit(writer_t *w, ban_op_t *op);
+
+/* Changes waiting for the writer. */
+size_t writer_depth(writer_t *w);
+
+/* Finish queued work, stop and join the thread, free the writer. */
+void writer_stop(writer_t *w);
+
+#endif
