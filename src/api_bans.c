@@ -1,12 +1,14 @@
 /*
- * The ban-list admin API (Authorization: Bearer <admin token> on every call):
+ * The ban-list and allow-list admin API (Authorization: Bearer <admin token> on every call).
+ * Both lists have the same structure (wd_banlist_t) and the same API, under /v1/bans and
+ * /v1/allow (an allow-list entry exempts a reviewed viewer from cases and sharing detection):
  *   POST   /v1/bans                    {"type","value","ttl"|"until","reason","evidence"} or a
  *                                      list of them (at most 1000): 201 once committed
  *   GET    /v1/bans?type=&value=       one ban (404 when absent)
  *   GET    /v1/bans?type=&prefix=&after=&limit=   a page of bans, "next" is the cursor
  *   GET    /v1/bans/<type>/<value>     one ban
  *   DELETE /v1/bans?type=&value=[&reason=]  or  /v1/bans/<type>/<value>: lift (404 when absent)
- *   GET    /v1/audit?limit=            the audit log, newest first
+ *   GET    /v1/audit?limit=&list=      the audit log of bans (or list=allow), newest first
  *
  * Changes go to the writer thread and the client is answered only when the writer has
  * committed them (wd_banlist_apply returned: the change survives kill -9). The request may go
@@ -31,6 +33,22 @@
 
 enum { OP_ADD_ONE = 1, OP_ADD_MANY, OP_LIFT };
 
+typedef struct list_desc {
+  metrics_route_t route;
+  const char *path;       /* for messages */
+  const char *noun;       /* one entry, in messages and as the JSON key of one */
+  const char *plural;     /* the JSON key of a page */
+} list_desc_t;
+
+static const list_desc_t lists[2] = {
+    [LIST_BANS] = {ROUTE_BANS, "/v1/bans", "ban", "bans"},
+    [LIST_ALLOW] = {ROUTE_ALLOW, "/v1/allow", "entry", "entries"},
+};
+
+static wd_banlist_t *list_of(srv_t *s, list_kind_t k) {
+  return atomic_load_explicit(k == LIST_ALLOW ? &s->allow : &s->bans, memory_order_acquire);
+}
+
 struct ban_op_ref {
   ban_op_t *op;
 };
@@ -43,7 +61,7 @@ static void ref_dispose(void *p) {
   }
 }
 
-static void ban_json(jw_t *w, const wd_ban_t *b, int64_t now) {
+void ban_json(jw_t *w, const wd_ban_t *b, int64_t now) {
   jw_obj(w);
   jw_kstr(w, "type", wd_ban_type_name(b->type));
   jw_kstr(w, "value", b->value);
@@ -61,9 +79,9 @@ static void ban_json(jw_t *w, const wd_ban_t *b, int64_t now) {
 
 static const char *change_error(int rc) {
   switch (rc) {
-  case WD_EINVAL: return "invalid ban: check type, value, reason and that until is in the future";
-  case WD_ERANGE: return "no such ban";
-  case WD_ETOOBIG: return "the ban store is full";
+  case WD_EINVAL: return "invalid entry: check type, value, reason and that until is in the future";
+  case WD_ERANGE: return "no such entry";
+  case WD_ETOOBIG: return "the store is full";
   default: return wd_strerror(rc);
   }
 }
@@ -71,9 +89,10 @@ static const char *change_error(int rc) {
 /* ---------------------------------------------------------------- answers from the writer */
 
 static void answer(h2o_req_t *req, ban_op_t *op) {
+  const list_desc_t *ld = &lists[op->list];
   int64_t now = (int64_t)time(NULL);
   if (op->rc) {
-    http_send_error(req, ROUTE_BANS, 503, "storage", "the change was not committed: %s",
+    http_send_error(req, ld->route, 503, "storage", "the change was not committed: %s",
                     wd_strerror(op->rc));
     return;
   }
@@ -84,7 +103,7 @@ static void answer(h2o_req_t *req, ban_op_t *op) {
     wd_ban_change_t *c = &op->changes[0];
     if (c->result) {
       int status = c->result == WD_ERANGE ? 404 : c->result == WD_EINVAL ? 400 : 503;
-      http_send_error(req, ROUTE_BANS, status,
+      http_send_error(req, ld->route, status,
                       status == 404 ? "not_found" : status == 400 ? "bad_request" : "storage",
                       "%s", change_error(c->result));
       return;
@@ -97,13 +116,13 @@ static void answer(h2o_req_t *req, ban_op_t *op) {
       jw_kstr(&w, "value", c->ban.value);
       jw_obj_end(&w);
     } else {
-      jw_key(&w, "ban");
+      jw_key(&w, ld->noun);
       if (c->ban.created == 0)
         c->ban.created = now;
       ban_json(&w, &c->ban, now);
     }
     jw_obj_end(&w);
-    http_send_jw(req, ROUTE_BANS, op->kind == OP_LIFT ? 200 : 201, &w);
+    http_send_jw(req, ld->route, op->kind == OP_LIFT ? 200 : 201, &w);
     return;
   }
   size_t failed = 0;
@@ -126,22 +145,27 @@ static void answer(h2o_req_t *req, ban_op_t *op) {
   jw_kint(&w, "committed", (long long)(op->n - failed));
   jw_kint(&w, "failed", (long long)failed);
   jw_obj_end(&w);
-  http_send_jw(req, ROUTE_BANS, failed ? 400 : 201, &w);
+  http_send_jw(req, ld->route, failed ? 400 : 201, &w);
 }
 
-void api_bans_answer(ban_op_t *op) {
+h2o_req_t *ban_op_take_req(ban_op_t *op) {
   h2o_req_t *req = op->req;
   if (req) {
     op->ref->op = NULL; /* detach first: sending may dispose the request */
     op->ref = NULL;
     op->req = NULL;
-    answer(req, op);
   }
+  return req;
+}
+
+void api_bans_answer(ban_op_t *op) {
+  h2o_req_t *req = ban_op_take_req(op);
+  if (req)
+    answer(req, op);
   ban_op_free(op);
 }
 
-/* Hand op to the writer, or answer 503 when it cannot take it. */
-static void submit(loop_t *l, h2o_req_t *req, ban_op_t *op) {
+void ban_op_submit(loop_t *l, h2o_req_t *req, ban_op_t *op, metrics_route_t route) {
   ban_op_ref_t *ref = h2o_mem_alloc_shared(&req->pool, sizeof *ref, ref_dispose);
   ref->op = op;
   op->ref = ref;
@@ -151,18 +175,33 @@ static void submit(loop_t *l, h2o_req_t *req, ban_op_t *op) {
     ref->op = NULL;
     ban_op_free(op);
     http_header(req, "Retry-After", "1");
-    http_send_error(req, ROUTE_BANS, 503, "busy",
-                    "too many ban changes are waiting to be committed; retry shortly");
+    http_send_error(req, route, 503, "busy",
+                    "too many list changes are waiting to be committed; retry shortly");
   }
 }
 
 /* ---------------------------------------------------------------- POST */
 
+const char *ban_until_parse(const json_t *ttl, const json_t *until, int64_t now, int64_t *out) {
+  if (ttl && !json_is_null(ttl) && until && !json_is_null(until))
+    return "give either 'ttl' or 'until', not both";
+  if (ttl && !json_is_null(ttl)) {
+    if (!json_is_integer(ttl) || json_integer_value(ttl) <= 0 || json_integer_value(ttl) > TTL_MAX)
+      return "'ttl' must be a positive number of seconds (at most 10 years)";
+    *out = now + json_integer_value(ttl);
+  } else if (until && !json_is_null(until)) {
+    if (!json_is_integer(until) || json_integer_value(until) <= now)
+      return "'until' must be a unix time in the future";
+    *out = json_integer_value(until);
+  }
+  return NULL;
+}
+
 /* Fill change c from one JSON ban. Returns NULL, or a message for a 400. */
 static const char *parse_ban(const json_t *o, wd_ban_change_t *c, int64_t now, char *msg,
                              size_t msglen, const char *actor, const json_t *request_info) {
   if (!json_is_object(o))
-    return "each ban must be a JSON object {\"type\", \"value\", \"ttl\" or \"until\", \"reason\"}";
+    return "each entry must be a JSON object {\"type\", \"value\", \"ttl\" or \"until\", \"reason\"}";
   const char *k;
   json_t *v;
   json_object_foreach((json_t *)o, k, v) {
@@ -187,17 +226,9 @@ static const char *parse_ban(const json_t *o, wd_ban_change_t *c, int64_t now, c
                                           : "1 to 159 bytes of text without control characters");
     return msg;
   }
-  if (ttl && !json_is_null(ttl) && until && !json_is_null(until))
-    return "give either 'ttl' or 'until', not both";
-  if (ttl && !json_is_null(ttl)) {
-    if (!json_is_integer(ttl) || json_integer_value(ttl) <= 0 || json_integer_value(ttl) > TTL_MAX)
-      return "'ttl' must be a positive number of seconds (at most 10 years)";
-    c->ban.until = now + json_integer_value(ttl);
-  } else if (until && !json_is_null(until)) {
-    if (!json_is_integer(until) || json_integer_value(until) <= now)
-      return "'until' must be a unix time in the future";
-    c->ban.until = json_integer_value(until);
-  }
+  const char *bad = ban_until_parse(ttl, until, now, &c->ban.until);
+  if (bad)
+    return bad;
   if (reason && !json_is_null(reason)) {
     if (!json_is_string(reason) || json_string_length(reason) >= WD_BAN_TEXT_MAX ||
         strlen(json_string_value(reason)) != json_string_length(reason))
@@ -224,7 +255,10 @@ static const char *parse_ban(const json_t *o, wd_ban_change_t *c, int64_t now, c
   return NULL;
 }
 
-static json_t *request_info(h2o_req_t *req, const char *ip) {
+json_t *admin_request_info(h2o_req_t *req, const conf_t *conf) {
+  char ip[64] = "";
+  int via;
+  req_client_ip(conf, req, ip, sizeof ip, &via);
   json_t *ri = json_object();
   json_object_set_new(ri, "ip", json_string(ip));
   const char *ua = req_header(req, "user-agent");
@@ -234,13 +268,14 @@ static json_t *request_info(h2o_req_t *req, const char *ip) {
   return ri;
 }
 
-static void post_bans(loop_t *l, h2o_req_t *req) {
+static void post_bans(loop_t *l, h2o_req_t *req, list_kind_t list) {
+  const list_desc_t *ld = &lists[list];
   size_t n;
   const char *body = http_body(req, &n);
   json_error_t je;
   json_t *root = json_loadb(body, n, JSON_REJECT_DUPLICATES, &je);
   if (!root) {
-    http_send_error(req, ROUTE_BANS, 400, "invalid_json", "the body is not JSON: %s (line %d)",
+    http_send_error(req, ld->route, 400, "invalid_json", "the body is not JSON: %s (line %d)",
                     je.text, je.line);
     return;
   }
@@ -248,21 +283,19 @@ static void post_bans(loop_t *l, h2o_req_t *req) {
   size_t count = many ? json_array_size(root) : 1;
   if (count == 0 || count > POST_MAX_BANS) {
     json_decref(root);
-    http_send_error(req, ROUTE_BANS, 400, "bad_request", "send 1 to %d bans per request",
+    http_send_error(req, ld->route, 400, "bad_request", "send 1 to %d entries per request",
                     POST_MAX_BANS);
     return;
   }
   ban_op_t *op = ban_op_create(count);
   if (!op) {
     json_decref(root);
-    http_send_error(req, ROUTE_BANS, 503, "busy", "out of memory");
+    http_send_error(req, ld->route, 503, "busy", "out of memory");
     return;
   }
   op->kind = many ? OP_ADD_MANY : OP_ADD_ONE;
-  char ip[64] = "";
-  int via;
-  req_client_ip(l->srv->conf, req, ip, sizeof ip, &via);
-  json_t *ri = request_info(req, ip);
+  op->list = list;
+  json_t *ri = admin_request_info(req, l->srv->conf);
   int64_t now = (int64_t)time(NULL);
   for (size_t i = 0; i < count; i++) {
     char msg[256];
@@ -273,15 +306,15 @@ static void post_bans(loop_t *l, h2o_req_t *req) {
       json_decref(root);
       ban_op_free(op);
       if (many)
-        http_send_error(req, ROUTE_BANS, 400, "bad_request", "ban %zu: %s", i + 1, bad);
+        http_send_error(req, ld->route, 400, "bad_request", "%s %zu: %s", ld->noun, i + 1, bad);
       else
-        http_send_error(req, ROUTE_BANS, 400, "bad_request", "%s", bad);
+        http_send_error(req, ld->route, 400, "bad_request", "%s", bad);
       return;
     }
   }
   json_decref(ri);
   json_decref(root);
-  submit(l, req, op);
+  ban_op_submit(l, req, op, ld->route);
 }
 
 /* ---------------------------------------------------------------- GET / DELETE */
@@ -321,11 +354,13 @@ static int list_one(const wd_ban_t *b, void *arg) {
   return 0;
 }
 
-static void get_bans(loop_t *l, h2o_req_t *req, const char *rest, size_t restlen) {
-  wd_banlist_t *bl = atomic_load_explicit(&l->srv->bans, memory_order_acquire);
+static void get_bans(loop_t *l, h2o_req_t *req, list_kind_t list, const char *rest,
+                     size_t restlen) {
+  const list_desc_t *ld = &lists[list];
+  wd_banlist_t *bl = list_of(l->srv, list);
   if (!bl) {
     http_header(req, "Retry-After", "1");
-    http_send_error(req, ROUTE_BANS, 503, "loading", "the ban list is still loading");
+    http_send_error(req, ld->route, 503, "loading", "the lists are still loading");
     return;
   }
   char *type = NULL, *value = NULL, *prefix = NULL, *after = NULL, *limits = NULL;
@@ -333,12 +368,12 @@ static void get_bans(loop_t *l, h2o_req_t *req, const char *rest, size_t restlen
       req_query_param(req, "prefix", WD_BAN_VALUE_MAX, &prefix) < 0 ||
       req_query_param(req, "after", 1024, &after) < 0 ||
       req_query_param(req, "limit", 16, &limits) < 0) {
-    http_send_error(req, ROUTE_BANS, 400, "bad_request", "malformed query or path");
+    http_send_error(req, ld->route, 400, "bad_request", "malformed query or path");
     return;
   }
   wd_ban_type_t t = 0;
   if (type && type[0] && wd_ban_type_parse(type, &t)) {
-    http_send_error(req, ROUTE_BANS, 400, "bad_request",
+    http_send_error(req, ld->route, 400, "bad_request",
                     "unknown type '%s' (expected one of token, subject, ip, cidr)", type);
     return;
   }
@@ -348,27 +383,27 @@ static void get_bans(loop_t *l, h2o_req_t *req, const char *rest, size_t restlen
   jw_init(&w, buf, sizeof buf, 64u << 20);
   if (value && value[0]) {
     if (!t) {
-      http_send_error(req, ROUTE_BANS, 400, "bad_request", "give 'type' with 'value'");
+      http_send_error(req, ld->route, 400, "bad_request", "give 'type' with 'value'");
       return;
     }
     wd_ban_t b;
     int rc = wd_banlist_get(bl, t, value, &b);
     if (rc == WD_ENOTOKEN) {
-      http_send_error(req, ROUTE_BANS, 404, "not_found", "no %s ban for that value",
-                      wd_ban_type_name(t));
+      http_send_error(req, ld->route, 404, "not_found", "no %s %s for that value",
+                      wd_ban_type_name(t), ld->noun);
       return;
     }
     if (rc) {
-      http_send_error(req, ROUTE_BANS, rc == WD_EINVAL ? 400 : 500,
+      http_send_error(req, ld->route, rc == WD_EINVAL ? 400 : 500,
                       rc == WD_EINVAL ? "bad_request" : "storage", "%s",
                       rc == WD_EINVAL ? "the value is not valid for its type" : wd_strerror(rc));
       return;
     }
     jw_obj(&w);
-    jw_key(&w, "ban");
+    jw_key(&w, ld->noun);
     ban_json(&w, &b, now);
     jw_obj_end(&w);
-    http_send_jw(req, ROUTE_BANS, 200, &w);
+    http_send_jw(req, ld->route, 200, &w);
     return;
   }
   long limit = PAGE_DEFAULT;
@@ -376,13 +411,13 @@ static void get_bans(loop_t *l, h2o_req_t *req, const char *rest, size_t restlen
     char *end;
     limit = strtol(limits, &end, 10);
     if (*end || limit <= 0 || limit > WD_BAN_PAGE_MAX) {
-      http_send_error(req, ROUTE_BANS, 400, "bad_request", "'limit' must be 1 to %d",
+      http_send_error(req, ld->route, 400, "bad_request", "'limit' must be 1 to %d",
                       WD_BAN_PAGE_MAX);
       return;
     }
   }
   jw_obj(&w);
-  jw_key(&w, "bans");
+  jw_key(&w, ld->plural);
   jw_arr(&w);
   list_ctx_t lc = {&w, now};
   char *next = NULL;
@@ -391,7 +426,7 @@ static void get_bans(loop_t *l, h2o_req_t *req, const char *rest, size_t restlen
   if (rc) {
     free(next);
     jw_free(&w);
-    http_send_error(req, ROUTE_BANS, rc == WD_EINVAL ? 400 : 500,
+    http_send_error(req, ld->route, rc == WD_EINVAL ? 400 : 500,
                     rc == WD_EINVAL ? "bad_request" : "storage", "%s",
                     rc == WD_EINVAL ? "bad type, prefix or cursor" : wd_strerror(rc));
     return;
@@ -401,38 +436,42 @@ static void get_bans(loop_t *l, h2o_req_t *req, const char *rest, size_t restlen
   jw_str(&w, next);
   jw_obj_end(&w);
   free(next);
-  http_send_jw(req, ROUTE_BANS, 200, &w);
+  http_send_jw(req, ld->route, 200, &w);
 }
 
-static void delete_ban(loop_t *l, h2o_req_t *req, const char *rest, size_t restlen) {
+static void delete_ban(loop_t *l, h2o_req_t *req, list_kind_t list, const char *rest,
+                       size_t restlen) {
+  const list_desc_t *ld = &lists[list];
   char *type = NULL, *value = NULL, *reason = NULL;
   wd_ban_type_t t;
   if (target(req, rest, restlen, &type, &value) || !type || !value || !value[0]) {
-    http_send_error(req, ROUTE_BANS, 400, "bad_request",
-                    "say which ban: DELETE /v1/bans?type=T&value=V or /v1/bans/T/V");
+    http_send_error(req, ld->route, 400, "bad_request",
+                    "say which %s: DELETE %s?type=T&value=V or %s/T/V", ld->noun, ld->path,
+                    ld->path);
     return;
   }
   if (wd_ban_type_parse(type, &t)) {
-    http_send_error(req, ROUTE_BANS, 400, "bad_request",
+    http_send_error(req, ld->route, 400, "bad_request",
                     "unknown type '%s' (expected one of token, subject, ip, cidr)", type);
     return;
   }
   if (req_query_param(req, "reason", WD_BAN_TEXT_MAX - 1, &reason) < 0) {
-    http_send_error(req, ROUTE_BANS, 400, "bad_request", "'reason' is at most 255 bytes");
+    http_send_error(req, ld->route, 400, "bad_request", "'reason' is at most 255 bytes");
     return;
   }
   ban_op_t *op = ban_op_create(1);
   if (!op) {
-    http_send_error(req, ROUTE_BANS, 503, "busy", "out of memory");
+    http_send_error(req, ld->route, 503, "busy", "out of memory");
     return;
   }
   op->kind = OP_LIFT;
+  op->list = list;
   wd_ban_change_t *c = &op->changes[0];
   c->op = WD_BAN_LIFT;
   c->ban.type = t;
   if (wd_ban_canonical(t, value, c->ban.value)) {
     ban_op_free(op);
-    http_send_error(req, ROUTE_BANS, 400, "bad_request", "'%s' is not a valid %s value",
+    http_send_error(req, ld->route, 400, "bad_request", "'%s' is not a valid %s value",
                     value, wd_ban_type_name(t));
     return;
   }
@@ -443,42 +482,40 @@ static void delete_ban(loop_t *l, h2o_req_t *req, const char *rest, size_t restl
     snprintf(c->ban.reason, sizeof c->ban.reason, "%s", reason);
   }
   snprintf(c->ban.actor, sizeof c->ban.actor, "admin");
-  char ip[64] = "";
-  int via;
-  req_client_ip(l->srv->conf, req, ip, sizeof ip, &via);
   json_t *e = json_object();
-  json_object_set_new(e, "request", request_info(req, ip));
+  json_object_set_new(e, "request", admin_request_info(req, l->srv->conf));
   c->evidence = json_dumps(e, JSON_COMPACT);
   json_decref(e);
-  submit(l, req, op);
+  ban_op_submit(l, req, op, ld->route);
 }
 
-void api_bans(loop_t *l, h2o_req_t *req, const char *rest, size_t restlen) {
+void api_bans(loop_t *l, h2o_req_t *req, list_kind_t list, const char *rest, size_t restlen) {
+  const list_desc_t *ld = &lists[list];
   int sub = restlen > 1;
   if (req_method_is(req, "POST", 4) && !sub) {
-    if (!http_admin_ok(req, ROUTE_BANS))
+    if (!http_admin_ok(req, ld->route))
       return;
     if (!srv_decider(l->srv)) {
       http_header(req, "Retry-After", "1");
-      http_send_error(req, ROUTE_BANS, 503, "loading", "the ban list is still loading");
+      http_send_error(req, ld->route, 503, "loading", "the lists are still loading");
       return;
     }
-    post_bans(l, req);
+    post_bans(l, req, list);
   } else if (req_method_is(req, "GET", 3) || req_method_is(req, "HEAD", 4)) {
-    if (http_admin_ok(req, ROUTE_BANS))
-      get_bans(l, req, rest, restlen);
+    if (http_admin_ok(req, ld->route))
+      get_bans(l, req, list, rest, restlen);
   } else if (req_method_is(req, "DELETE", 6)) {
-    if (!http_admin_ok(req, ROUTE_BANS))
+    if (!http_admin_ok(req, ld->route))
       return;
     if (!srv_decider(l->srv)) {
       http_header(req, "Retry-After", "1");
-      http_send_error(req, ROUTE_BANS, 503, "loading", "the ban list is still loading");
+      http_send_error(req, ld->route, 503, "loading", "the lists are still loading");
       return;
     }
-    delete_ban(l, req, rest, restlen);
+    delete_ban(l, req, list, rest, restlen);
   } else {
     http_header(req, "Allow", sub ? "GET, DELETE" : "GET, POST, DELETE");
-    http_send_error(req, ROUTE_BANS, 405, "method_not_allowed", "use %s for this path",
+    http_send_error(req, ld->route, 405, "method_not_allowed", "use %s for this path",
                     sub ? "GET or DELETE" : "GET, POST or DELETE");
   }
 }
@@ -493,16 +530,24 @@ static int audit_one(const char *line, void *arg) {
 void api_audit(loop_t *l, h2o_req_t *req) {
   if (!http_admin_ok(req, ROUTE_AUDIT))
     return;
-  wd_banlist_t *bl = atomic_load_explicit(&l->srv->bans, memory_order_acquire);
-  if (!bl) {
-    http_header(req, "Retry-After", "1");
-    http_send_error(req, ROUTE_AUDIT, 503, "loading", "the ban list is still loading");
+  char *limits = NULL, *which = NULL;
+  long limit = PAGE_DEFAULT;
+  if (req_query_param(req, "limit", 16, &limits) < 0 ||
+      req_query_param(req, "list", 16, &which) < 0) {
+    http_send_error(req, ROUTE_AUDIT, 400, "bad_request", "malformed 'limit' or 'list'");
     return;
   }
-  char *limits = NULL;
-  long limit = PAGE_DEFAULT;
-  if (req_query_param(req, "limit", 16, &limits) < 0) {
-    http_send_error(req, ROUTE_AUDIT, 400, "bad_request", "malformed 'limit'");
+  list_kind_t list = LIST_BANS;
+  if (which && !strcmp(which, "allow"))
+    list = LIST_ALLOW;
+  else if (which && strcmp(which, "bans")) {
+    http_send_error(req, ROUTE_AUDIT, 400, "bad_request", "'list' is bans (default) or allow");
+    return;
+  }
+  wd_banlist_t *bl = list_of(l->srv, list);
+  if (!bl) {
+    http_header(req, "Retry-After", "1");
+    http_send_error(req, ROUTE_AUDIT, 503, "loading", "the lists are still loading");
     return;
   }
   if (limits) {

@@ -87,6 +87,8 @@ static int decide(loop_t *l, h2o_req_t *req, decide_ctx_t *c, metrics_route_t ro
     return -1;
   }
   metrics_decision(&l->metrics, d, dt);
+  if (d->has_case)
+    cases_note_decision(s, &c->in, d);
   if (l->declog) {
     double sample = s->conf->declog.sample;
     int keep = d->nreasons > 0 || sample >= 1.0 ||
@@ -159,6 +161,8 @@ static void answer_json(h2o_req_t *req, const wd_decision_t *d) {
   if (d->action == WD_ACT_THROTTLE || d->enforced == WD_ACT_THROTTLE)
     jw_kint(&w, "rate", (long long)d->rate);
   jw_kbool(&w, "case", d->has_case);
+  if (d->allowlisted)
+    jw_kbool(&w, "allowlisted", 1);
   const char *renewal = d->action == WD_ACT_RENEW ? delivery_name(d->token.renew) : NULL;
   if (renewal)
     jw_kstr(&w, "renewal", renewal);

@@ -42,6 +42,20 @@ void api_metrics(loop_t *l, h2o_req_t *req) {
     x.ban_index_bytes = st.index_bytes;
     x.ban_store_bytes = st.store_bytes;
   }
+  wd_banlist_t *al = atomic_load_explicit(&s->allow, memory_order_acquire);
+  if (al) {
+    wd_banlist_stats_t st;
+    wd_banlist_stats(al, &st);
+    memcpy(x.allow, st.bans, sizeof x.allow);
+  }
+  wd_cases_t *cs = atomic_load_explicit(&s->cases, memory_order_acquire);
+  if (cs) {
+    wd_cases_stats_t st;
+    wd_cases_stats(cs, &st);
+    x.have_cases = 1;
+    memcpy(x.cases, st.by_status, sizeof x.cases);
+    x.cases_dropped = st.dropped;
+  }
   for (int i = 0; i < s->nloops; i++)
     if (s->loops[i].declog)
       x.declog_dropped += declog_ring_dropped(s->loops[i].declog);

@@ -220,7 +220,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req) {
     else
       method_not_allowed(req, ROUTE_TOKEN, "GET");
   } else if (path_is(p, "/v1/bans") || path_has_prefix(p, "/v1/bans/")) {
-    api_bans(l, req, p.base + 8, p.len - 8);
+    api_bans(l, req, LIST_BANS, p.base + 8, p.len - 8);
+  } else if (path_is(p, "/v1/allow") || path_has_prefix(p, "/v1/allow/")) {
+    api_bans(l, req, LIST_ALLOW, p.base + 9, p.len - 9);
+  } else if (path_is(p, "/v1/cases") || path_has_prefix(p, "/v1/cases/")) {
+    api_cases(l, req, p.base + 9, p.len - 9);
   } else if (path_is(p, "/v1/audit")) {
     if (IS("GET"))
       api_audit(l, req);
@@ -444,7 +448,11 @@ static void on_ban_done(h2o_multithread_receiver_t *recv, h2o_linklist_t *messag
     h2o_multithread_message_t *m =
         H2O_STRUCT_FROM_MEMBER(h2o_multithread_message_t, link, messages->next);
     h2o_linklist_unlink(&m->link);
-    api_bans_answer((ban_op_t *)m);
+    ban_op_t *op = (ban_op_t *)m;
+    if (op->case_id)
+      api_cases_answer(op);
+    else
+      api_bans_answer(op);
   }
 }
 

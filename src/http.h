@@ -14,6 +14,8 @@
 
 #include <stddef.h>
 
+#include <jansson.h>
+
 #include "jsonw.h"
 #include "metrics.h"
 #include "server.h"
@@ -62,5 +64,15 @@ int http_admin_ok(h2o_req_t *req, metrics_route_t route);
 
 /* The request body as a NUL-terminated pool copy (n bytes), "" when none. */
 const char *http_body(h2o_req_t *req, size_t *n);
+
+/* A ban or allow-list entry as a JSON object (api_bans.c). */
+void ban_json(jw_t *w, const wd_ban_t *b, int64_t now);
+
+/* A ban's end from the JSON fields "ttl" (seconds) and "until" (unix), either may be NULL or
+ * null: *out set when one is given (left alone when neither is); NULL, or a message for a 400. */
+const char *ban_until_parse(const json_t *ttl, const json_t *until, int64_t now, int64_t *out);
+
+/* Who made an admin request, for evidence: {"ip", "user_agent", "via"} (api_bans.c). */
+json_t *admin_request_info(h2o_req_t *req, const conf_t *conf);
 
 #endif

@@ -14,7 +14,7 @@ static const uint64_t lat_bounds_ns[METRICS_LAT_BUCKETS] = {
     2500000, 5000000, 10000000, 25000000, 50000000, 100000000, 1000000000};
 
 static const char *const route_names[ROUTE_COUNT] = {
-    "decide", "auth", "token", "bans", "audit", "policies", "health", "metrics", "other"};
+    "decide", "auth", "token", "bans", "allow", "cases", "audit", "policies", "health", "metrics", "other"};
 
 void metrics_decision(metrics_thread_t *m, const wd_decision_t *d, uint64_t latency_ns) {
   int reason = d->nreasons ? (int)d->reasons[0] : WD_REASON_COUNT;
@@ -160,6 +160,20 @@ void metrics_render(jw_t *w, metrics_thread_t *const *t, size_t n, const metrics
   for (int b = 1; b < 5; b++)
     jw_printf(w, "warden_bans{type=\"%s\"} %llu\n", btypes[b],
               (unsigned long long)(x->have_bans ? x->bans[b] : 0));
+  counter_head(w, "warden_allow_list", "Allow-list entries by type (viewers cleared after "
+               "review).", "gauge");
+  for (int b = 1; b < 5; b++)
+    jw_printf(w, "warden_allow_list{type=\"%s\"} %llu\n", btypes[b],
+              (unsigned long long)x->allow[b]);
+  counter_head(w, "warden_cases", "Review cases by status.", "gauge");
+  for (int c = 0; c < WD_CASE_STATUS_COUNT; c++)
+    jw_printf(w, "warden_cases{status=\"%s\"} %llu\n", wd_case_status_name((wd_case_status_t)c),
+              (unsigned long long)(x->have_cases ? x->cases[c] : 0));
+  counter_head(w, "warden_cases_dropped_total",
+               "Flagged requests that got no case because the case store was full.", "counter");
+  jw_printf(w, "warden_cases_dropped_total %llu\n", (unsigned long long)x->cases_dropped);
+  counter_head(w, "warden_case_flush_errors_total", "Case-store flushes that failed.", "counter");
+  jw_printf(w, "warden_case_flush_errors_total %llu\n", (unsigned long long)LOAD(g->case_errors));
   counter_head(w, "warden_ban_index_bytes", "Memory held by the in-memory ban index.", "gauge");
   jw_printf(w, "warden_ban_index_bytes %llu\n", (unsigned long long)x->ban_index_bytes);
   counter_head(w, "warden_ban_store_bytes", "LMDB pages in use by the ban store.", "gauge");

@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "warden/cases.h"
 #include "warden/decide.h"
 
 #include "jsonw.h"
@@ -26,6 +27,8 @@ typedef enum metrics_route {
   ROUTE_AUTH,
   ROUTE_TOKEN,
   ROUTE_BANS,
+  ROUTE_ALLOW,
+  ROUTE_CASES,
   ROUTE_AUDIT,
   ROUTE_POLICIES,
   ROUTE_HEALTH,
@@ -60,6 +63,7 @@ typedef struct metrics_global {
   _Atomic uint64_t declog_written;              /* lines */
   _Atomic uint64_t declog_write_errors;
   _Atomic uint64_t declog_rotations;
+  _Atomic uint64_t case_errors;                 /* case flushes that failed */
 } metrics_global_t;
 
 static inline void metrics_inc(_Atomic uint64_t *c) {
@@ -84,6 +88,10 @@ typedef struct metrics_extra {
   uint64_t bans[5];            /* by wd_ban_type_t */
   uint64_t ban_index_bytes;
   uint64_t ban_store_bytes;
+  uint64_t allow[5];           /* allow-list entries by wd_ban_type_t */
+  int have_cases;
+  uint64_t cases[WD_CASE_STATUS_COUNT];
+  uint64_t cases_dropped;      /* flagged requests refused a case: the store was full */
   uint64_t declog_dropped;     /* decision-log lines dropped on full queues */
   uint64_t ban_queue_depth;
   int ready;

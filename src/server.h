@@ -7,10 +7,10 @@
  *     (SO_REUSEPORT on the same port), wd_verifier_t, metrics and decision-log ring. A request
  *     is handled start to finish on the thread that accepted its connection; nothing on these
  *     threads waits for a disk.
- *   - One writer thread (writer.c): opens the ban list and replay memory at start (then the
- *     server is ready), commits ban changes in groups and answers them back through the loop's
- *     h2o multithread receiver, flushes replay entries, purges expired bans, writes the
- *     decision log.
+ *   - One writer thread (writer.c): opens the ban and allow lists, the review cases and the
+ *     replay memory at start (then the server is ready), commits list changes in groups and
+ *     answers them back through the loop's h2o multithread receiver, flushes cases and replay
+ *     entries, purges expired bans, writes the decision log.
  *   - The main thread: start-up, signals, shutdown.
  *
  * Shared state is either immutable after start (configuration, key rings, TLS context) or
@@ -26,6 +26,7 @@
 
 #include <h2o.h>
 
+#include "warden/cases.h"
 #include "warden/decide.h"
 #include "warden/warden.h"
 
@@ -34,6 +35,9 @@
 #include "metrics.h"
 
 typedef struct srv srv_t;
+
+/* The two lists of the same structure (wd_banlist_t): bans, and viewers allowed after review. */
+typedef enum list_kind { LIST_BANS = 0, LIST_ALLOW } list_kind_t;
 typedef struct writer writer_t;
 
 typedef struct loop {
@@ -67,6 +71,8 @@ struct srv {
   wd_keyring_t *viewer_ring;                /* keys for viewers' bearer JWTs (token API) */
   _Atomic(wd_decider_t *) decider;          /* NULL until the ban list is loaded */
   _Atomic(wd_banlist_t *) bans;
+  _Atomic(wd_banlist_t *) allow;
+  _Atomic(wd_cases_t *) cases;
   _Atomic(wd_replay_t *) replay;
   _Atomic int ready;
   _Atomic int stopping;
@@ -89,8 +95,9 @@ struct srv {
 void api_decide(loop_t *l, h2o_req_t *req);
 void api_auth(loop_t *l, h2o_req_t *req);
 void api_token(loop_t *l, h2o_req_t *req);
-void api_bans(loop_t *l, h2o_req_t *req, const char *rest, size_t restlen);
+void api_bans(loop_t *l, h2o_req_t *req, list_kind_t list, const char *rest, size_t restlen);
 void api_audit(loop_t *l, h2o_req_t *req);
+void api_cases(loop_t *l, h2o_req_t *req, const char *rest, size_t restlen);
 void api_policies(loop_t *l, h2o_req_t *req, const char *rest, size_t restlen);
 void api_healthz(loop_t *l, h2o_req_t *req);
 void api_readyz(loop_t *l, h2o_req_t *req);
@@ -100,6 +107,9 @@ void api_metrics(loop_t *l, h2o_req_t *req);
 static inline loop_t *loop_of(h2o_req_t *req) {
   return H2O_STRUCT_FROM_MEMBER(loop_t, ctx, req->conn->ctx);
 }
+
+/* Open or update the review case of a decision with has_case (api_cases.c). */
+void cases_note_decision(srv_t *s, const wd_decide_input_t *in, const wd_decision_t *d);
 
 /* The decider, or NULL while the ban list is still loading. */
 static inline wd_decider_t *srv_decider(srv_t *s) {

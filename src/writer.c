@@ -25,6 +25,8 @@ struct writer {
   int stop;
   int answer;              /* loop threads still receive answers */
   wd_banlist_t *bans;
+  wd_banlist_t *allow;
+  wd_cases_t *cases;
   wd_replay_t *replay;
   wd_decider_t *decider;
 };
@@ -69,6 +71,19 @@ static int load(writer_t *w) {
     fprintf(stderr, "warden: cannot open the ban list in %s: %s\n", c->data_dir, wd_strerror(rc));
     return -1;
   }
+  wd_banlist_opts_t allow_opts = {.file = "allow.mdb"};
+  rc = wd_banlist_open(c->data_dir, &allow_opts, &w->allow);
+  if (rc) {
+    fprintf(stderr, "warden: cannot open the allow list in %s: %s\n", c->data_dir,
+            wd_strerror(rc));
+    return -1;
+  }
+  rc = wd_cases_open(c->data_dir, NULL, &w->cases);
+  if (rc) {
+    fprintf(stderr, "warden: cannot open the review cases in %s: %s\n", c->data_dir,
+            wd_strerror(rc));
+    return -1;
+  }
   rc = wd_replay_open(c->data_dir, &w->replay);
   if (rc) {
     fprintf(stderr, "warden: cannot open the replay memory in %s: %s\n", c->data_dir,
@@ -80,12 +95,16 @@ static int load(writer_t *w) {
     fprintf(stderr, "warden: cannot set up the policies: %s\n", wd_strerror(rc));
     return -1;
   }
+  wd_decider_set_allowlist(w->decider, w->allow);
   long expired = wd_banlist_expire(w->bans, now_s());
   if (expired > 0)
     metrics_shared_add(&s->gm.bans_expired, (uint64_t)expired);
+  wd_banlist_expire(w->allow, now_s());
   wd_banlist_stats_t st;
   wd_banlist_stats(w->bans, &st);
   atomic_store_explicit(&s->bans, w->bans, memory_order_release);
+  atomic_store_explicit(&s->allow, w->allow, memory_order_release);
+  atomic_store_explicit(&s->cases, w->cases, memory_order_release);
   atomic_store_explicit(&s->replay, w->replay, memory_order_release);
   atomic_store_explicit(&s->decider, w->decider, memory_order_release);
   atomic_store_explicit(&s->ready, 1, memory_order_release);
@@ -102,8 +121,26 @@ static void answer(writer_t *w, ban_op_t *op) {
     ban_op_free(op); /* the loops are gone: the change is committed, nobody waits */
 }
 
-/* Commit the ops in [first, ...) whose changes fit one batch; returns the first op not taken. */
-static ban_op_t *commit_batch(writer_t *w, ban_op_t *first) {
+/* A verdict's case status, once all of its changes committed; durable before the answer. */
+static void settle_case(writer_t *w, ban_op_t *op) {
+  if (!op->case_id || op->rc || !w->cases)
+    return;
+  for (size_t i = 0; i < op->n; i++)
+    if (op->changes[i].result)
+      return;
+  int rc = wd_cases_set_status(w->cases, op->case_id, op->case_status, op->case_actor,
+                               op->case_note, now_s());
+  long n = rc ? rc : wd_cases_flush(w->cases, now_s());
+  if (n < 0) {
+    op->rc = (int)n;
+    fprintf(stderr, "warden: case %llu: verdict not recorded: %s\n",
+            (unsigned long long)op->case_id, wd_strerror((int)n));
+  }
+}
+
+/* Commit the ops in [first, ...) whose changes fit one batch into list bl; returns the first op
+ * not taken. */
+static ban_op_t *commit_batch(writer_t *w, wd_banlist_t *bl, ban_op_t *first) {
   size_t total = 0;
   ban_op_t *end = first;
   while (end && (total == 0 || total + end->n <= WD_BAN_BATCH_MAX)) {
@@ -112,9 +149,11 @@ static ban_op_t *commit_batch(writer_t *w, ban_op_t *first) {
   }
   wd_ban_change_t *batch = NULL;
   int rc;
-  if (first->next == end) {
+  if (total == 0) {
+    rc = 0; /* verdicts without a list change */
+  } else if (first->next == end) {
     batch = first->changes; /* one op: apply in place */
-    rc = wd_banlist_apply(w->bans, batch, total, now_s());
+    rc = wd_banlist_apply(bl, batch, total, now_s());
   } else {
     batch = malloc(total * sizeof *batch);
     if (!batch) {
@@ -127,7 +166,7 @@ static ban_op_t *commit_batch(writer_t *w, ban_op_t *first) {
       for (ban_op_t *op = first; op != end; op = op->next)
         for (size_t i = 0; i < op->n; i++)
           batch[k++] = op->changes[i];
-      rc = wd_banlist_apply(w->bans, batch, total, now_s());
+      rc = wd_banlist_apply(bl, batch, total, now_s());
       k = 0;
       for (ban_op_t *op = first; op != end; op = op->next)
         for (size_t i = 0; i < op->n; i++)
@@ -139,7 +178,7 @@ static ban_op_t *commit_batch(writer_t *w, ban_op_t *first) {
   if (rc) {
     metrics_shared_add(&s->gm.ban_errors, 1);
     fprintf(stderr, "warden: ban commit failed: %s\n", wd_strerror(rc));
-  } else {
+  } else if (total) {
     metrics_shared_add(&s->gm.ban_batches, 1);
     metrics_shared_add(&s->gm.ban_changes, total);
   }
@@ -147,23 +186,47 @@ static ban_op_t *commit_batch(writer_t *w, ban_op_t *first) {
   while (op != end) {
     ban_op_t *next = op->next;
     op->rc = rc;
+    settle_case(w, op);
     answer(w, op);
     op = next;
   }
   return end;
 }
 
+/* Commit a queue of ops: those for the ban list, then those for the allow list, each in
+ * batches. */
 static void do_bans(writer_t *w, ban_op_t *list) {
+  ban_op_t *heads[2] = {NULL, NULL}, *tails[2] = {NULL, NULL};
   while (list) {
-    if (!w->bans) {
-      ban_op_t *next = list->next;
-      list->rc = WD_EIO;
-      answer(w, list);
-      list = next;
-      continue;
-    }
-    list = commit_batch(w, list);
+    ban_op_t *next = list->next;
+    int k = list->list == LIST_ALLOW;
+    list->next = NULL;
+    if (tails[k])
+      tails[k]->next = list;
+    else
+      heads[k] = list;
+    tails[k] = list;
+    list = next;
   }
+  for (int k = 0; k < 2; k++) {
+    wd_banlist_t *bl = k ? w->allow : w->bans;
+    ban_op_t *op = heads[k];
+    while (op) {
+      if (!bl) {
+        ban_op_t *next = op->next;
+        op->rc = WD_EIO;
+        answer(w, op);
+        op = next;
+        continue;
+      }
+      op = commit_batch(w, bl, op);
+    }
+  }
+}
+
+static void do_cases(writer_t *w) {
+  if (w->cases && wd_cases_flush(w->cases, now_s()) < 0)
+    metrics_shared_add(&w->srv->gm.case_errors, 1);
 }
 
 static void write_line(const char *p, size_t n, void *arg) {
@@ -225,12 +288,15 @@ static void *writer_main(void *arg) {
     pthread_mutex_unlock(&w->mu);
 
     do_bans(w, list);
+    do_cases(w);
     do_replay(w);
     do_declog(w);
     if (w->bans && now_s() >= next_expire) {
       long n = wd_banlist_expire(w->bans, now_s());
       if (n > 0)
         metrics_shared_add(&s->gm.bans_expired, (uint64_t)n);
+      if (w->allow)
+        wd_banlist_expire(w->allow, now_s());
       next_expire = now_s() + EXPIRE_EVERY_S;
     }
     if (stop && !list)
@@ -296,6 +362,8 @@ void writer_stop(writer_t *w) {
   atomic_store(&s->ready, 0);
   atomic_store(&s->decider, NULL);
   atomic_store(&s->bans, NULL);
+  atomic_store(&s->allow, NULL);
+  atomic_store(&s->cases, NULL);
   atomic_store(&s->replay, NULL);
   if (w->decider)
     wd_decider_destroy(w->decider);
@@ -303,6 +371,12 @@ void writer_stop(writer_t *w) {
     wd_replay_flush(w->replay, now_s());
     wd_replay_close(w->replay);
   }
+  if (w->cases) {
+    wd_cases_flush(w->cases, now_s());
+    wd_cases_close(w->cases);
+  }
+  if (w->allow)
+    wd_banlist_close(w->allow);
   if (w->bans)
     wd_banlist_close(w->bans);
   pthread_mutex_destroy(&w->mu);

@@ -1,12 +1,14 @@
 /*
  * The writer thread: the one place that writes to disk.
  *
- * At start it opens the ban list and the replay memory in the data directory and publishes the
+ * At start it opens the ban list, the allow list, the case store and the replay memory in the data directory and publishes the
  * decider (the server becomes ready). Then, in a loop woken by new work or every few
  * milliseconds:
- *   - ban changes submitted by the loop threads are committed in one wd_banlist_apply per
- *     round (group commit) and each submission is sent back to the loop thread that made it,
- *     which only then answers the client (201: the ban is durable);
+ *   - ban and allow-list changes submitted by the loop threads are committed in one
+ *     wd_banlist_apply per list and round (group commit), case verdicts recorded, and each
+ *     submission is sent back to the loop thread that made it, which only then answers the
+ *     client (201: the ban is durable);
+ *   - changed review cases are flushed (wd_cases_flush);
  *   - queued replay entries are flushed (wd_replay_flush);
  *   - every loop thread's decision-log ring is drained into the log file;
  *   - expired bans are purged once a minute.
@@ -30,18 +32,31 @@ typedef struct ban_op {
   h2o_req_t *req;                 /* NULL once the client's request is gone */
   ban_op_ref_t *ref;              /* the request-pool object that clears req */
   int rc;                         /* wd_banlist_apply's return (per change: changes[i].result) */
-  int kind;                       /* what the handler asked (api_bans.c) */
-  size_t n;
+  int kind;                       /* what the handler asked (api_bans.c, api_cases.c) */
+  list_kind_t list;               /* the list the changes go to */
+  size_t n;                       /* may be 0: a case verdict without a list change */
   wd_ban_change_t *changes;       /* n changes; evidence strings owned by the op */
+  uint64_t case_id;               /* a verdict: once the changes all commit, the case gets */
+  wd_case_status_t case_status;   /* this status, made durable before the answer */
+  char case_actor[64];
+  char case_note[WD_CASE_TEXT_MAX];
 } ban_op_t;
 
 /* Allocate an op with room for n changes (zeroed). NULL on allocation failure. */
 ban_op_t *ban_op_create(size_t n);
 void ban_op_free(ban_op_t *op);
 
-/* Answer a committed op on its loop thread (api_bans.c): respond when the request is still
- * there, then free the op. */
+/* Answer a committed op on its loop thread (api_bans.c; a verdict: api_cases.c): respond when
+ * the request is still there, then free the op. */
 void api_bans_answer(ban_op_t *op);
+void api_cases_answer(ban_op_t *op);
+
+/* Hand op to the writer for the request (api_bans.c); when the writer cannot take it, answer
+ * 503 (counted under route) and free op. */
+void ban_op_submit(loop_t *l, h2o_req_t *req, ban_op_t *op, metrics_route_t route);
+
+/* The request still waiting for op, detached from it (NULL when the client went away). */
+h2o_req_t *ban_op_take_req(ban_op_t *op);
 
 /* Start the writer thread. It loads the ban list and replay memory, then sets srv->ready. */
 int writer_start(srv_t *srv, writer_t **out);

@@ -79,6 +79,8 @@ typedef struct wd_banlist_opts {
                                     bytes a token ban with its expiry and audit records, up to
                                     about 1 KB with LMDB's free pages after bulk loads) */
   int no_sync;                   /* tests only: skip fsync (durability is then not guaranteed) */
+  const char *file;              /* the store's file name in the directory; NULL: "bans.mdb".
+                                    The same structure serves as an allow list ("allow.mdb"). */
 } wd_banlist_opts_t;
 
 /*

@@ -153,6 +153,12 @@ int wd_decider_create(const wd_policy_t *policies, size_t npolicies, const wd_ke
                       wd_banlist_t *bans, wd_replay_t *replay, wd_decider_t **out);
 void wd_decider_destroy(wd_decider_t *d);
 
+/* Attach an allow list (a wd_banlist_t opened on another file, borrowed like the ban list; NULL
+ * detaches): viewers a person reviewed and found legitimate, by token id, subject, address or
+ * prefix. An allow-listed request opens no case and is exempt from sharing detection; token
+ * validity, bans, replay and the access rules still apply. Call before decisions run. */
+void wd_decider_set_allowlist(wd_decider_t *d, wd_banlist_t *allow);
+
 /* Find a policy by name, for run-time changes (mode, through wd_policy_set_mode: the other
  * fields must not change). NULL when absent. Valid as long as the decider. */
 wd_policy_t *wd_decider_policy(wd_decider_t *d, const char *name);
@@ -183,7 +189,11 @@ typedef struct wd_decision {
   const char *target;        /* redirect / substitute / callout target (policy-owned) */
   uint64_t rate;             /* throttle rate */
   wd_result_t token;         /* the verification result: identity, renewal, response headers */
-  int has_case;              /* moderate mode: this decision should open a case for review */
+  int has_case;              /* moderate mode: open (or update) a case for review: a valid
+                                token, not allow-listed, with a reason that is misuse
+                                (replay, geo, referer, user_agent, origin_ip, shared) and an
+                                enforced action other than allow */
+  int allowlisted;           /* the identity or address is on the allow list */
   int use_token_response;    /* the edge answers with token.response's headers (and status when
                                 set): a renewal (action renew), or the CAT's catif answer for a
                                 failed claim (action block with the default status) */
@@ -201,7 +211,7 @@ void wd_decision_cleanup(wd_decision_t *d);
  * listed in that order) and the policy's mode:
  *   automate: action = enforced (and its status, target or rate);
  *   monitor:  action allow (200), enforced and reasons kept for the log;
- *   moderate: as monitor, and has_case when any reason applied.
+ *   moderate: as monitor, and has_case for misuse by a verified viewer (see has_case).
  * A verified CAT with a renewal due turns allow into renew (status from the renewal: 200, or 3xx
  * for a redirect renewal; headers in out->token.response).
  *

@@ -344,7 +344,8 @@ int wd_banlist_open(const char *dir, const wd_banlist_opts_t *opts, wd_banlist_t
   if (!bl)
     return WD_ENOMEM;
   bl->st.owner_fd = -1;
-  int rc = wd__store_open(&bl->st, dir, "bans.mdb", BANS_FORMAT, BANS_VERSION,
+  const char *file = opts && opts->file ? opts->file : "bans.mdb";
+  int rc = wd__store_open(&bl->st, dir, file, BANS_FORMAT, BANS_VERSION,
                           opts ? opts->map_size : 0, opts ? opts->no_sync : 0, db_names, DB_COUNT);
   if (!rc)
     rc = load_index(bl);

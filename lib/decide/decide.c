@@ -206,6 +206,24 @@ static int action_status(const wd_action_spec_t *s, wd_reason_t r, const wd_deci
   }
 }
 
+/* Reasons that say a verified viewer misused its token (a case for review), as opposed to a
+ * token that is missing, invalid, expired or already banned. */
+static int has_abuse_reason(const wd_decision_t *out) {
+  for (size_t i = 0; i < out->nreasons; i++)
+    switch (out->reasons[i]) {
+    case WD_REASON_REPLAY:
+    case WD_REASON_GEO:
+    case WD_REASON_REFERER:
+    case WD_REASON_USER_AGENT:
+    case WD_REASON_ORIGIN_IP:
+    case WD_REASON_SHARED:
+      return 1;
+    default:
+      break;
+    }
+  return 0;
+}
+
 int wd_decide(wd_decider_t *d, wd_verifier_t *v, const wd_decide_input_t *in, wd_decision_t *out) {
   if (!out)
     return WD_EINVAL;
@@ -277,6 +295,9 @@ int wd_decide(wd_decider_t *d, wd_verifier_t *v, const wd_decide_input_t *in, wd
       add_reason(out, WD_REASON_BANNED, msg);
     }
   }
+  if (d->allow)
+    out->allowlisted =
+        wd_banlist_check(d->allow, trusted ? &out->token.id : NULL, req->ip, now, NULL) == 1;
 
   /* Stage 5: replay (CAT catreplay=1). The first presentation of a verified token is its use. */
   if (token == TOKEN_VALID && out->token.replay == 1) {
@@ -330,7 +351,8 @@ int wd_decide(wd_decider_t *d, wd_verifier_t *v, const wd_decide_input_t *in, wd
   } else {
     out->action = renewal ? WD_ACT_RENEW : WD_ACT_ALLOW;
     out->status = 200;
-    out->has_case = out->mode == WD_MODE_MODERATE && out->nreasons > 0;
+    out->has_case = out->mode == WD_MODE_MODERATE && token == TOKEN_VALID && !out->allowlisted &&
+                    out->enforced != WD_ACT_ALLOW && has_abuse_reason(out);
   }
   if (out->action == WD_ACT_RENEW) {
     out->use_token_response = 1;

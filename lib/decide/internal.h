@@ -44,6 +44,7 @@ struct wd_decider {
   const wd_keyring_t *ring;
   wd_banlist_t *bans;
   wd_replay_t *replay;
+  wd_banlist_t *allow;         /* the allow list (borrowed), NULL: none */
   wd__policy_t *pols;
   size_t npols;
   void **owned;                /* strings and arrays duplicated from the caller's policies */

@@ -432,6 +432,11 @@ int wd_decider_create(const wd_policy_t *policies, size_t npolicies, const wd_ke
   return 0;
 }
 
+void wd_decider_set_allowlist(wd_decider_t *d, wd_banlist_t *allow) {
+  if (d)
+    d->allow = allow;
+}
+
 void wd_decider_destroy(wd_decider_t *d) {
   if (!d)
     return;

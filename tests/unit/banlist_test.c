@@ -24,36 +24,6 @@
 
 /* --- helpers --- */
 
-static char *tmpdir_new(void) {
-  char *d = strdup("/tmp/wd-bans-XXXXXX");
-  assert_non_null(d);
-  assert_non_null(mkdtemp(d));
-  return d;
-}
-
-static void rm_rf(const char *path) {
-  DIR *dir = opendir(path);
-  if (dir) {
-    struct dirent *e;
-    while ((e = readdir(dir))) {
-      if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-        continue;
-      char p[512];
-      snprintf(p, sizeof p, "%s/%s", path, e->d_name);
-      rm_rf(p);
-    }
-    closedir(dir);
-    rmdir(path);
-  } else {
-    unlink(path);
-  }
-}
-
-static void tmpdir_free(char *d) {
-  rm_rf(d);
-  free(d);
-}
-
 static wd_banlist_t *open_list(const char *dir, int no_sync) {
   wd_banlist_opts_t o = {.map_size = (size_t)1 << 30, .no_sync = no_sync};
   wd_banlist_t *bl = NULL;
@@ -166,7 +136,7 @@ static void canonical(void **state) {
 
 static void add_check_lift(void **state) {
   (void)state;
-  char *dir = tmpdir_new();
+  char *dir = tu_tmpdir();
   wd_banlist_t *bl = open_list(dir, 1);
   wd_ban_t hit;
   wd_identity_t clean = ident("tok-clean", "alice");
@@ -241,14 +211,14 @@ static void add_check_lift(void **state) {
   assert_int_equal(hit.type, WD_BAN_TOKEN);
 
   wd_banlist_close(bl);
-  tmpdir_free(dir);
+  tu_tmpdir_free(dir);
 }
 
 /* --- expiry --- */
 
 static void expiry(void **state) {
   (void)state;
-  char *dir = tmpdir_new();
+  char *dir = tu_tmpdir();
   wd_banlist_t *bl = open_list(dir, 1);
   assert_int_equal(apply1(bl, WD_BAN_ADD, WD_BAN_TOKEN, "tok-10", NOW + 10, NULL), 0);
   assert_int_equal(apply1(bl, WD_BAN_ADD, WD_BAN_TOKEN, "tok-20", NOW + 20, NULL), 0);
@@ -327,14 +297,14 @@ static void expiry(void **state) {
   assert_int_equal(check_tok(bl, "tok-forever", NOW), 1);
   assert_int_equal(check_tok(bl, "bulk-5", NOW), 0);
   wd_banlist_close(bl);
-  tmpdir_free(dir);
+  tu_tmpdir_free(dir);
 }
 
 /* --- longest prefix --- */
 
 static void longest_prefix(void **state) {
   (void)state;
-  char *dir = tmpdir_new();
+  char *dir = tu_tmpdir();
   wd_banlist_t *bl = open_list(dir, 1);
   wd_ban_change_t cs[] = {
       change(WD_BAN_ADD, WD_BAN_CIDR, "10.0.0.0/8", 0, "a8"),
@@ -435,14 +405,14 @@ static void longest_prefix(void **state) {
   }
   free(many);
   wd_banlist_close(bl);
-  tmpdir_free(dir);
+  tu_tmpdir_free(dir);
 }
 
 /* --- durability --- */
 
 static void reopen_keeps_bans(void **state) {
   (void)state;
-  char *dir = tmpdir_new();
+  char *dir = tu_tmpdir();
   wd_banlist_t *bl = open_list(dir, 0);
   enum { N = 3000 };
   wd_ban_change_t *cs = calloc(N, sizeof *cs);
@@ -475,14 +445,14 @@ static void reopen_keeps_bans(void **state) {
   assert_int_equal(st.bans[WD_BAN_IP], 1);
   free(cs);
   wd_banlist_close(bl);
-  tmpdir_free(dir);
+  tu_tmpdir_free(dir);
 }
 
 /* A child applies batches and reports each acknowledged one; it is killed with SIGKILL right
  * after an apply returns. Every acknowledged ban must be there when the parent reopens. */
 static void kill9_keeps_acknowledged(void **state) {
   (void)state;
-  char *dir = tmpdir_new();
+  char *dir = tu_tmpdir();
   enum { BATCH = 40, MAXB = 400, KILL_AFTER = 6 };
   int fds[2];
   assert_int_equal(pipe(fds), 0);
@@ -547,7 +517,7 @@ static void kill9_keeps_acknowledged(void **state) {
   assert_int_equal((st.bans[WD_BAN_TOKEN] + st.bans[WD_BAN_IP]) % BATCH, 0);
   assert_true(st.bans[WD_BAN_TOKEN] + st.bans[WD_BAN_IP] >= (uint64_t)(last + 1) * BATCH);
   wd_banlist_close(bl);
-  tmpdir_free(dir);
+  tu_tmpdir_free(dir);
 }
 
 /* --- concurrent readers while the writer grows the table --- */
@@ -594,7 +564,7 @@ static void *reader(void *p) {
 
 static void concurrent_readers(void **state) {
   (void)state;
-  char *dir = tmpdir_new();
+  char *dir = tu_tmpdir();
   wd_banlist_t *bl = open_list(dir, 1);
   enum { NREADERS = 3, TOTAL = 12000, BATCH = 400 };
   _Atomic int acked = 0, stop = 0;
@@ -660,7 +630,7 @@ static void concurrent_readers(void **state) {
   assert_true(st.index_bytes > 16384 * 12);
   free(cs);
   wd_banlist_close(bl);
-  tmpdir_free(dir);
+  tu_tmpdir_free(dir);
 }
 
 /* --- the index as a multiset: two bans with one hash --- */
@@ -720,7 +690,7 @@ static int collect_fn(const wd_ban_t *b, void *arg) {
 
 static void listing(void **state) {
   (void)state;
-  char *dir = tmpdir_new();
+  char *dir = tu_tmpdir();
   wd_banlist_t *bl = open_list(dir, 1);
   wd_ban_change_t cs[25];
   size_t n = 0;
@@ -820,7 +790,7 @@ static void listing(void **state) {
   assert_int_equal(wd_banlist_list(bl, 0, NULL, NULL, 10, NULL, &bad, &next), WD_EINVAL);
   assert_int_equal(bad.n, 0);
   wd_banlist_close(bl);
-  tmpdir_free(dir);
+  tu_tmpdir_free(dir);
 }
 
 /* --- audit log --- */
@@ -841,7 +811,7 @@ static int audit_fn(const char *line, void *arg) {
 
 static void audit_log(void **state) {
   (void)state;
-  char *dir = tmpdir_new();
+  char *dir = tu_tmpdir();
   wd_banlist_t *bl = open_list(dir, 1);
   wd_ban_change_t c = change(WD_BAN_ADD, WD_BAN_TOKEN, "tok-evil", NOW + 60, "shared 40 times");
   snprintf(c.ban.actor, sizeof c.ban.actor, "admin:ops");
@@ -902,14 +872,14 @@ static void audit_log(void **state) {
   assert_int_equal(json_array_size(l.arr), 2);
   json_decref(l.arr);
   wd_banlist_close(bl);
-  tmpdir_free(dir);
+  tu_tmpdir_free(dir);
 }
 
 /* --- bad input --- */
 
 static void bad_input(void **state) {
   (void)state;
-  char *dir = tmpdir_new();
+  char *dir = tu_tmpdir();
   wd_banlist_t *bl = open_list(dir, 1);
   static char big_evidence[WD_BAN_EVIDENCE_MAX + 100];
   memset(big_evidence, ' ', sizeof big_evidence - 1);
@@ -976,7 +946,7 @@ static void bad_input(void **state) {
   assert_int_equal(wd_banlist_expire(NULL, NOW), WD_EINVAL);
   wd_banlist_close(bl);
   wd_banlist_close(NULL);
-  tmpdir_free(dir);
+  tu_tmpdir_free(dir);
 }
 
 /* --- files that are not ours --- */
@@ -990,7 +960,7 @@ static void write_file(const char *path, const void *data, size_t n) {
 
 static void corrupt_and_foreign(void **state) {
   (void)state;
-  char *dir = tmpdir_new();
+  char *dir = tu_tmpdir();
   char path[512];
   snprintf(path, sizeof path, "%s/bans.mdb", dir);
   wd_banlist_t *bl = NULL;
@@ -1079,7 +1049,7 @@ static void corrupt_and_foreign(void **state) {
   assert_int_equal(wd_banlist_open("/nonexistent-dir/sub/warden", &o, &bl), WD_EIO);
   assert_int_equal(wd_banlist_open(NULL, &o, &bl), WD_EINVAL);
   assert_null(bl);
-  tmpdir_free(dir);
+  tu_tmpdir_free(dir);
 }
 
 int main(void) {

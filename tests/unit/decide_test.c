@@ -59,31 +59,6 @@ static wd_keyring_t *full_ring(void) {
   return ring;
 }
 
-static char *tmpdir_new(void) {
-  char *d = strdup("/tmp/wd-decide-XXXXXX");
-  assert_non_null(d);
-  assert_non_null(mkdtemp(d));
-  return d;
-}
-
-static void rm_rf(const char *path) {
-  DIR *dir = opendir(path);
-  if (!dir) {
-    unlink(path);
-    return;
-  }
-  struct dirent *e;
-  while ((e = readdir(dir))) {
-    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-      continue;
-    char p[512];
-    snprintf(p, sizeof p, "%s/%s", path, e->d_name);
-    rm_rf(p);
-  }
-  closedir(dir);
-  rmdir(path);
-}
-
 /* A fixture over the full ring; with_store: a real ban list and replay memory in a temp dir. */
 static fx_t *fx_new(const wd_policy_t *pols, size_t n, int with_store) {
   fx_t *f = calloc(1, sizeof *f);
@@ -91,7 +66,7 @@ static fx_t *fx_new(const wd_policy_t *pols, size_t n, int with_store) {
   f->ring = full_ring();
   assert_int_equal(wd_verifier_create(f->ring, &f->v), 0);
   if (with_store) {
-    f->dir = tmpdir_new();
+    f->dir = tu_tmpdir();
     wd_banlist_opts_t o = {.map_size = (size_t)64 << 20, .no_sync = 1};
     assert_int_equal(wd_banlist_open(f->dir, &o, &f->bans), 0);
     assert_int_equal(wd_replay_open(f->dir, &f->replay), 0);
@@ -108,8 +83,7 @@ static void fx_free(fx_t *f) {
   if (f->bans)
     wd_banlist_close(f->bans);
   if (f->dir) {
-    rm_rf(f->dir);
-    free(f->dir);
+    tu_tmpdir_free(f->dir);
   }
   wd_keyring_destroy(f->ring);
   free(f);
@@ -1311,6 +1285,38 @@ static void modes(void **state) {
   expect_allow(&d);
   assert_false(d.has_case);
   wd_decision_cleanup(&d);
+  /* An expired token is not misuse by a verified viewer: no case, though it would be blocked. */
+  char *old = cat_token(f->ring, NOW - 60, NULL);
+  rq_t expired = {.url = "/live/a.ts", .token = old, .country = "SE"};
+  assert_int_equal(run(f, &expired, &d), 0);
+  assert_int_equal(d.action, WD_ACT_ALLOW);
+  assert_int_equal(d.enforced, WD_ACT_BLOCK);
+  assert_false(d.has_case);
+  wd_decision_cleanup(&d);
+  free(old);
+  /* An allow-listed viewer (here by address) opens no case either. */
+  char *adir = tu_tmpdir();
+  wd_banlist_opts_t ao = {.map_size = (size_t)64 << 20, .no_sync = 1, .file = "allow.mdb"};
+  wd_banlist_t *allow = NULL;
+  assert_int_equal(wd_banlist_open(adir, &ao, &allow), 0);
+  wd_ban_change_t ch = {.op = WD_BAN_ADD, .ban = {.type = WD_BAN_IP, .value = "192.0.2.77"}};
+  assert_int_equal(wd_banlist_apply(allow, &ch, 1, NOW), 0);
+  assert_int_equal(ch.result, 0);
+  wd_decider_set_allowlist(f->d, allow);
+  rq_t listed = {.url = "/live/a.ts", .token = t, .country = "XX", .ip = "192.0.2.77"};
+  assert_int_equal(run(f, &listed, &d), 0);
+  assert_int_equal(d.enforced, WD_ACT_BLOCK);
+  assert_true(d.allowlisted);
+  assert_false(d.has_case);
+  wd_decision_cleanup(&d);
+  listed.ip = "192.0.2.78";
+  assert_int_equal(run(f, &listed, &d), 0);
+  assert_false(d.allowlisted);
+  assert_true(d.has_case);
+  wd_decision_cleanup(&d);
+  wd_decider_set_allowlist(f->d, NULL);
+  wd_banlist_close(allow);
+  tu_tmpdir_free(adir);
 
   assert_int_equal(wd_policy_set_mode(pol, WD_MODE_AUTOMATE), 0);
   assert_int_equal(run(f, &bad, &d), 0);

@@ -17,29 +17,6 @@
 
 #define NOW 1700000000
 
-static char *tmpdir_new(void) {
-  char *d = strdup("/tmp/wd-replay-XXXXXX");
-  assert_non_null(d);
-  assert_non_null(mkdtemp(d));
-  return d;
-}
-
-static void tmpdir_free(char *d) {
-  DIR *dir = opendir(d);
-  if (dir) {
-    struct dirent *e;
-    while ((e = readdir(dir))) {
-      char p[512];
-      snprintf(p, sizeof p, "%s/%s", d, e->d_name);
-      if (strcmp(e->d_name, ".") && strcmp(e->d_name, ".."))
-        unlink(p);
-    }
-    closedir(dir);
-  }
-  rmdir(d);
-  free(d);
-}
-
 static wd_replay_t *open_rp(const char *dir) {
   wd_replay_t *rp = NULL;
   assert_int_equal(wd_replay_open(dir, &rp), 0);
@@ -69,7 +46,7 @@ static size_t stored_entries(const char *dir) {
 
 static void first_then_replay(void **state) {
   (void)state;
-  char *dir = tmpdir_new();
+  char *dir = tu_tmpdir();
   wd_replay_t *rp = open_rp(dir);
   assert_int_equal(wd_replay_seen(rp, "iss-a", "cti-1", NOW + 60, NOW), 0);
   assert_int_equal(wd_replay_seen(rp, "iss-a", "cti-1", NOW + 60, NOW + 1), 1);
@@ -85,12 +62,12 @@ static void first_then_replay(void **state) {
   assert_int_equal(wd_replay_seen(rp, "iss-a", "forever", 0, NOW), 0);
   assert_int_equal(wd_replay_seen(rp, "iss-a", "forever", 0, NOW + 100000000), 1);
   wd_replay_close(rp);
-  tmpdir_free(dir);
+  tu_tmpdir_free(dir);
 }
 
 static void expiry(void **state) {
   (void)state;
-  char *dir = tmpdir_new();
+  char *dir = tu_tmpdir();
   wd_replay_t *rp = open_rp(dir);
   assert_int_equal(wd_replay_seen(rp, "i", "short", NOW + 10, NOW), 0);
   assert_int_equal(wd_replay_seen(rp, "i", "short", NOW + 10, NOW + 9), 1);
@@ -116,12 +93,12 @@ static void expiry(void **state) {
   assert_int_equal(wd_replay_seen(rp, "i", "e-3", NOW + 2000, NOW + 100), 0);
   assert_int_equal(wd_replay_seen(rp, "i", "e-60", NOW + 2000, NOW + 100), 1);
   wd_replay_close(rp);
-  tmpdir_free(dir);
+  tu_tmpdir_free(dir);
 }
 
 static void persistence(void **state) {
   (void)state;
-  char *dir = tmpdir_new();
+  char *dir = tu_tmpdir();
   wd_replay_t *rp = open_rp(dir);
   enum { N = 5000 };
   for (int i = 0; i < N; i++) {
@@ -156,12 +133,12 @@ static void persistence(void **state) {
   assert_int_equal(wd_replay_seen(rp, "https://issuer.example", "unflushed", NOW + 600, NOW + 2), 1);
   wd_replay_close(rp);
   wd_banlist_close(bl);
-  tmpdir_free(dir);
+  tu_tmpdir_free(dir);
 }
 
 static void bad_input(void **state) {
   (void)state;
-  char *dir = tmpdir_new();
+  char *dir = tu_tmpdir();
   wd_replay_t *rp = open_rp(dir);
   char longid[WD_ID_MAX + 1];
   memset(longid, 'x', WD_ID_MAX);
@@ -183,7 +160,7 @@ static void bad_input(void **state) {
   /* the ban file is not a replay file: copy it in place of replay.mdb */
   wd_banlist_t *bl;
   wd_banlist_opts_t o = {.no_sync = 1, .map_size = (size_t)1 << 28};
-  char *dir2 = tmpdir_new();
+  char *dir2 = tu_tmpdir();
   assert_int_equal(wd_banlist_open(dir2, &o, &bl), 0);
   wd_banlist_close(bl);
   char a[512], b[512];
@@ -202,8 +179,8 @@ static void bad_input(void **state) {
   fputs("garbage garbage garbage", f);
   fclose(f);
   assert_int_equal(wd_replay_open(dir2, &rp2), WD_ECORRUPT);
-  tmpdir_free(dir2);
-  tmpdir_free(dir);
+  tu_tmpdir_free(dir2);
+  tu_tmpdir_free(dir);
 }
 
 typedef struct race_arg {
@@ -231,7 +208,7 @@ static void *racer(void *p) {
 /* Threads presenting the same tokens at once: each is accepted exactly once. */
 static void concurrent_first_use(void **state) {
   (void)state;
-  char *dir = tmpdir_new();
+  char *dir = tu_tmpdir();
   wd_replay_t *rp = open_rp(dir);
   enum { T = 4 };
   _Atomic long firsts = 0, errors = 0;
@@ -257,7 +234,7 @@ static void concurrent_first_use(void **state) {
   assert_int_equal(written, RACE_IDS);
   assert_int_equal(stored_entries(dir), RACE_IDS);
   wd_replay_close(rp);
-  tmpdir_free(dir);
+  tu_tmpdir_free(dir);
 }
 
 int main(void) {

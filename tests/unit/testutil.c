@@ -1,9 +1,11 @@
 /* Helpers for the unit tests; see testutil.h. */
 #include "testutil.h"
 
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "util/codec.h"
 
@@ -42,4 +44,36 @@ uint8_t *tu_hex(const char *hex, size_t *len) {
   assert_non_null(out);
   assert_int_equal(wd_hex_decode(hex, n, out, n / 2 + 1, len), 0);
   return out;
+}
+
+static void rm_rf(const char *path) {
+  DIR *dir = opendir(path);
+  if (!dir) {
+    unlink(path);
+    return;
+  }
+  struct dirent *e;
+  while ((e = readdir(dir))) {
+    if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+      continue;
+    char p[1024];
+    snprintf(p, sizeof p, "%s/%s", path, e->d_name);
+    rm_rf(p);
+  }
+  closedir(dir);
+  rmdir(path);
+}
+
+char *tu_tmpdir(void) {
+  char *d = strdup("/tmp/wd-test-XXXXXX");
+  assert_non_null(d);
+  assert_non_null(mkdtemp(d));
+  return d;
+}
+
+void tu_tmpdir_free(char *dir) {
+  if (!dir)
+    return;
+  rm_rf(dir);
+  free(dir);
 }

@@ -16,4 +16,9 @@ char *tu_read_vector_file(const char *relpath, size_t *len);
 /* Decode hex into a malloc'd buffer. */
 uint8_t *tu_hex(const char *hex, size_t *len);
 
+/* A new empty directory under /tmp (malloc'd path); fails the test when it cannot be made. */
+char *tu_tmpdir(void);
+/* Remove the directory and everything in it, and free the path. */
+void tu_tmpdir_free(char *dir);
+
 #endif
