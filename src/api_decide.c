@@ -25,6 +25,7 @@ typedef struct decide_ctx {
   wd_decide_input_t in;
   wd_header_t headers[MAX_REQ_HEADERS + 4];
   char ip[64];
+  char country[3];            /* from the geo data when the request gave none */
   const char *path;           /* for the log: URL path without the query */
   const char *host;
 } decide_ctx_t;
@@ -68,6 +69,28 @@ static const char *url_path(h2o_req_t *req, const char *url) {
  * Decide, then count and log. Returns 0 with *d filled (the caller answers and cleans d up),
  * or answers itself (503 while loading, 400 for unusable input) and returns -1.
  */
+/* Fill what the request did not say (country, ASN, location) from the geo data: a country or
+ * ASN given by the caller or a trusted CDN header wins. */
+static void add_geo(const wd_geo_t *geo, decide_ctx_t *c) {
+  wd_request_t *r = &c->in.req;
+  if (!geo || !r->ip || (r->country && r->asn && r->has_coord))
+    return;
+  wd_geo_info_t gi;
+  if (wd_geo_lookup_text(geo, r->ip, &gi))
+    return;
+  if (!r->country && gi.country[0]) {
+    memcpy(c->country, gi.country, sizeof c->country);
+    r->country = c->country;
+  }
+  if (!r->asn)
+    r->asn = gi.asn;
+  if (!r->has_coord && gi.lat == gi.lat && gi.lon == gi.lon) {
+    r->has_coord = 1;
+    r->lat = gi.lat;
+    r->lon = gi.lon;
+  }
+}
+
 static int decide(loop_t *l, h2o_req_t *req, decide_ctx_t *c, metrics_route_t route,
                   const char *route_name, wd_decision_t *d) {
   srv_t *s = l->srv;
@@ -79,6 +102,7 @@ static int decide(loop_t *l, h2o_req_t *req, decide_ctx_t *c, metrics_route_t ro
   }
   wd_decision_init(d);
   uint64_t t0 = mono_ns();
+  add_geo(s->geo, c);
   int rc = wd_decide(dec, l->verifier, &c->in, d);
   uint64_t dt = mono_ns() - t0;
   if (rc) {
@@ -198,19 +222,6 @@ static void add_hdr(decide_ctx_t *c, const char *name, const char *value) {
   }
 }
 
-static int parse_asn(const char *s, uint32_t *out) {
-  char *end;
-  if (!s || !*s)
-    return 0;
-  if (!strncasecmp(s, "AS", 2))
-    s += 2;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (*end || v > 4294967295ULL)
-    return -1;
-  *out = (uint32_t)v;
-  return 0;
-}
-
 /* The request fields /v1/decide takes, by query parameter or JSON member of the same name. */
 enum { F_TOKEN, F_URL, F_IP, F_METHOD, F_UA, F_COUNTRY, F_ASN, F_EDGE, F_SCHEME, F_HOST,
        F_REFERER, F_COOKIE, F_COUNT };
@@ -236,7 +247,7 @@ static int apply_fields(h2o_req_t *req, decide_ctx_t *c, const char *const v[F_C
   if (v[F_UA])
     add_hdr(c, "user-agent", v[F_UA]);
   c->in.req.country = v[F_COUNTRY] && v[F_COUNTRY][0] ? v[F_COUNTRY] : NULL;
-  if (parse_asn(v[F_ASN], &c->in.req.asn)) {
+  if (v[F_ASN] && v[F_ASN][0] && wd_geo_parse_asn(v[F_ASN], strlen(v[F_ASN]), &c->in.req.asn)) {
     http_send_error(req, ROUTE_DECIDE, 400, "bad_request", "asn '%s' is not an AS number",
                     v[F_ASN]);
     return -1;
@@ -313,7 +324,8 @@ static int from_json(h2o_req_t *req, decide_ctx_t *c, json_t **root_out) {
       json_integer_value(asn) <= 4294967295LL) {
     c->in.req.asn = (uint32_t)json_integer_value(asn);
   } else if (json_is_string(asn)) {
-    if (parse_asn(json_string_value(asn), &c->in.req.asn)) {
+    const char *a = json_string_value(asn);
+    if (a[0] && wd_geo_parse_asn(a, strlen(a), &c->in.req.asn)) {
       http_send_error(req, ROUTE_DECIDE, 400, "bad_request", "'asn' is not an AS number");
       return -1;
     }
@@ -413,6 +425,17 @@ void api_decide(loop_t *l, h2o_req_t *req) {
 
 /* ---------------------------------------------------------------- /auth */
 
+/* A request header by its configured name, in any case. */
+static const char *header_ci(h2o_req_t *req, const char *name) {
+  char lname[72];
+  size_t n = strlen(name);
+  if (n >= sizeof lname)
+    return NULL;
+  for (size_t i = 0; i <= n; i++)
+    lname[i] = (char)(name[i] >= 'A' && name[i] <= 'Z' ? name[i] + 32 : name[i]);
+  return req_header(req, lname);
+}
+
 void api_auth(loop_t *l, h2o_req_t *req) {
   const conf_t *conf = l->srv->conf;
   decide_ctx_t c;
@@ -438,26 +461,14 @@ void api_auth(loop_t *l, h2o_req_t *req) {
   c.in.host = host;
   c.host = host;
   if (via_proxy || conf_is_trusted(conf, c.ip)) {
-    if (conf->country_header) {
-      char lname[72];
-      size_t n = strlen(conf->country_header);
-      for (size_t i = 0; i <= n && i < sizeof lname; i++)
-        lname[i] = (char)((conf->country_header[i] >= 'A' && conf->country_header[i] <= 'Z')
-                              ? conf->country_header[i] + 32
-                              : conf->country_header[i]);
-      c.in.req.country = req_header(req, lname);
-    }
-    if (conf->asn_header) {
-      char lname[72];
-      size_t n = strlen(conf->asn_header);
-      for (size_t i = 0; i <= n && i < sizeof lname; i++)
-        lname[i] = (char)((conf->asn_header[i] >= 'A' && conf->asn_header[i] <= 'Z')
-                              ? conf->asn_header[i] + 32
-                              : conf->asn_header[i]);
-      const char *a = req_header(req, lname);
-      if (a && parse_asn(a, &c.in.req.asn))
-        c.in.req.asn = 0;
-    }
+    /* a CDN's placeholder ("XX", "T1") or a malformed value counts as unknown */
+    char cc[3];
+    const char *v = conf->country_header ? header_ci(req, conf->country_header) : NULL;
+    if (v && !wd_geo_parse_country(v, strlen(v), cc))
+      c.in.req.country = v;
+    v = conf->asn_header ? header_ci(req, conf->asn_header) : NULL;
+    if (v && wd_geo_parse_asn(v, strlen(v), &c.in.req.asn))
+      c.in.req.asn = 0;
   }
   c.in.req.headers = c.headers;
   c.in.req.nheaders = req_headers(req, c.headers, MAX_REQ_HEADERS);

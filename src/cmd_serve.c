@@ -22,6 +22,7 @@
 
 #include "cli.h"
 #include "config.h"
+#include "geo_setup.h"
 #include "http.h"
 #include "server.h"
 #include "util/codec.h"
@@ -164,6 +165,17 @@ static void summary(FILE *f, const conf_t *c) {
             wd_scheme_name(c->token_api.scheme), (long long)c->token_api.max_expire);
 }
 
+/* --check-config: where the geo data comes from and one line per source. */
+static void geo_summary(FILE *f, const wd_geo_t *geo, const char *where) {
+  fprintf(f, "  geo data: %s\n", where);
+  if (!geo)
+    return;
+  char buf[4096];
+  wd_geo_describe(geo, buf, sizeof buf);
+  for (char *line = strtok(buf, "\n"); line; line = strtok(NULL, "\n"))
+    fprintf(f, "    %s\n", line);
+}
+
 static double real_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
@@ -189,6 +201,7 @@ static void srv_free(srv_t *s) {
     wd_keyring_destroy(s->ring);
   if (s->viewer_ring)
     wd_keyring_destroy(s->viewer_ring);
+  wd_geo_close(s->geo);
   conf_free(s->conf);
   free(s);
 }
@@ -300,11 +313,22 @@ int cmd_serve(int argc, char **argv) {
     exit_code = WD_EXIT_USAGE;
     goto out;
   }
+  char where[512];
+  double g0 = real_now();
+  if (geo_setup(c, &s->geo, where, sizeof where, err, sizeof err)) {
+    fprintf(stderr, "warden: %s\n", err);
+    goto out;
+  }
   if (check) {
     summary(stdout, c);
+    geo_summary(stdout, s->geo, where);
     exit_code = WD_EXIT_OK;
     goto out;
   }
+  fprintf(stderr, "warden: geo data: %s", where);
+  if (s->geo)
+    fprintf(stderr, " (loaded in %.0f ms)", (real_now() - g0) * 1e3);
+  fputc('\n', stderr);
 
   /* the admin token */
   const char *admin = c->admin_token ? c->admin_token : getenv("WARDEN_ADMIN_TOKEN");

@@ -1273,11 +1273,39 @@ static int parse_limits(P *p, yaml_node_t *n) {
   return 0;
 }
 
+static int parse_geo(P *p, yaml_node_t *n) {
+  conf_geo_t *g = &p->c->geo;
+  if (n->type == YAML_SCALAR_NODE) {
+    int on;
+    if (get_bool(p, n, "geo", &on))
+      return -1;
+    if (on)
+      return fail(p, n, "geo: true is the default; give a mapping of files, or false for none");
+    g->mode = CONF_GEO_OFF;
+    return 0;
+  }
+  if (expect_map(p, n, "geo", "city_mmdb, asn_mmdb, asn_csv"))
+    return -1;
+  g->mode = CONF_GEO_FILES;
+  FOR_PAIRS(p, n, key, v) {
+    int rc;
+    if (!strcmp(key, "city_mmdb"))
+      rc = get_list(p, v, "geo.city_mmdb", WD_GEO_MAX_FILES, g->city_mmdb, &g->ncity_mmdb);
+    else if (!strcmp(key, "asn_mmdb"))
+      rc = get_list(p, v, "geo.asn_mmdb", WD_GEO_MAX_FILES, g->asn_mmdb, &g->nasn_mmdb);
+    else
+      rc = get_list(p, v, "geo.asn_csv", WD_GEO_MAX_FILES, g->asn_csv, &g->nasn_csv);
+    if (rc)
+      return -1;
+  }
+  return 0;
+}
+
 /* ---------------------------------------------------------------- top level */
 
 static const char *const TOP_KEYS =
     "listen, threads, tls, data_dir, admin_token, trusted_proxies, client_ip_header, "
-    "country_header, asn_header, keys, policies, token_api, decision_log, limits";
+    "country_header, asn_header, keys, policies, token_api, decision_log, limits, geo";
 
 static int valid_header_name(const char *s) {
   if (!*s || strlen(s) > 64)
@@ -1339,6 +1367,8 @@ static int parse_root(P *p, yaml_node_t *root) {
       rc = parse_declog(p, v);
     } else if (!strcmp(key, "limits")) {
       rc = parse_limits(p, v);
+    } else if (!strcmp(key, "geo")) {
+      rc = parse_geo(p, v);
     }
     if (rc)
       return -1;

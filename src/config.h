@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "warden/decide.h"
+#include "warden/geo.h"
 #include "warden/warden.h"
 
 #include "../lib/util/ip.h"
@@ -93,6 +94,23 @@ typedef struct conf_limits {
   int idle_timeout;           /* seconds a connection may sit idle or mid-request (default 10) */
 } conf_limits_t;
 
+/* Where client addresses' country, location and ASN come from (docs/geo.md). */
+typedef enum conf_geo_mode {
+  CONF_GEO_AUTO = 0,          /* the installed npm data when present, else none (the default) */
+  CONF_GEO_OFF,               /* geo: false */
+  CONF_GEO_FILES,             /* the files listed */
+} conf_geo_mode_t;
+
+typedef struct conf_geo {
+  conf_geo_mode_t mode;
+  char *city_mmdb[WD_GEO_MAX_FILES];
+  size_t ncity_mmdb;
+  char *asn_mmdb[WD_GEO_MAX_FILES];
+  size_t nasn_mmdb;
+  char *asn_csv[WD_GEO_MAX_FILES];
+  size_t nasn_csv;
+} conf_geo_t;
+
 typedef struct conf_arena conf_arena_t;
 
 typedef struct conf {
@@ -117,6 +135,7 @@ typedef struct conf {
   conf_token_api_t token_api;
   conf_declog_t declog;
   conf_limits_t limits;
+  conf_geo_t geo;
   conf_arena_t *arena;
 } conf_t;
 

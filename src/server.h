@@ -28,6 +28,7 @@
 
 #include "warden/cases.h"
 #include "warden/decide.h"
+#include "warden/geo.h"
 #include "warden/warden.h"
 
 #include "config.h"
@@ -69,6 +70,7 @@ struct srv {
   conf_t *conf;
   wd_keyring_t *ring;                       /* keys for decisions and the token API */
   wd_keyring_t *viewer_ring;                /* keys for viewers' bearer JWTs (token API) */
+  wd_geo_t *geo;                            /* country, location, ASN; NULL: no data */
   _Atomic(wd_decider_t *) decider;          /* NULL until the ban list is loaded */
   _Atomic(wd_banlist_t *) bans;
   _Atomic(wd_banlist_t *) allow;
