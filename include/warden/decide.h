@@ -213,7 +213,8 @@ void wd_decision_cleanup(wd_decision_t *d);
  *   monitor:  action allow (200), enforced and reasons kept for the log;
  *   moderate: as monitor, and has_case for misuse by a verified viewer (see has_case).
  * A verified CAT with a renewal due turns allow into renew (status from the renewal: 200, or 3xx
- * for a redirect renewal; headers in out->token.response).
+ * for a redirect renewal; headers in out->token.response); never for a banned or replayed token,
+ * in any mode.
  *
  * The token: in->token with in->scheme, or with no scheme each scheme of the policy until one
  * verifies; no in->token (or ""): each scheme looks for its own token in the request (query,

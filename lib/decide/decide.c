@@ -206,6 +206,13 @@ static int action_status(const wd_action_spec_t *s, wd_reason_t r, const wd_deci
   }
 }
 
+static int has_reason(const wd_decision_t *out, wd_reason_t r) {
+  for (size_t i = 0; i < out->nreasons; i++)
+    if (out->reasons[i] == r)
+      return 1;
+  return 0;
+}
+
 /* Reasons that say a verified viewer misused its token (a case for review), as opposed to a
  * token that is missing, invalid, expired or already banned. */
 static int has_abuse_reason(const wd_decision_t *out) {
@@ -323,7 +330,10 @@ int wd_decide(wd_decider_t *d, wd_verifier_t *v, const wd_decide_input_t *in, wd
    */
 
   /* Stage 7: the action for the first reason, or renewal. */
-  int renewal = token == TOKEN_VALID && out->token.renew != WD_DELIVER_NONE;
+  /* A banned or replayed token is never renewed, whatever the mode: a fresh token would outlive
+   * the revocation. */
+  int renewal = token == TOKEN_VALID && out->token.renew != WD_DELIVER_NONE &&
+                !has_reason(out, WD_REASON_BANNED) && !has_reason(out, WD_REASON_REPLAY);
   const wd_action_spec_t *spec = NULL;
   int status = 200, from_token = 0;
   if (out->nreasons) {

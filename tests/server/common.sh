@@ -9,6 +9,9 @@ tmp=$(mktemp -d)
 SERVER_PID=
 cleanup() {
   if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    local child
+    child=$(pgrep -P "$SERVER_PID" | head -1) # warden itself: `timeout` does not pass SIGKILL on
+    [[ -z $child ]] || kill -KILL "$child" 2>/dev/null
     kill -KILL "$SERVER_PID" 2>/dev/null
     wait "$SERVER_PID" 2>/dev/null
   fi

@@ -1216,6 +1216,13 @@ static void renewal(void **state) {
   expect(&d, WD_REASON_BANNED, WD_ACT_BLOCK, 403);
   assert_false(d.use_token_response);
   wd_decision_cleanup(&d);
+  /* ... nor while only watching: a fresh token would outlive the ban */
+  wd_policy_set_mode(wd_decider_policy(f->d, "p"), WD_MODE_MONITOR);
+  assert_int_equal(run(f, &q, &d), 0);
+  assert_int_equal(d.action, WD_ACT_ALLOW);
+  assert_false(d.use_token_response);
+  wd_decision_cleanup(&d);
+  wd_policy_set_mode(wd_decider_policy(f->d, "p"), WD_MODE_AUTOMATE);
   lift(f, WD_BAN_SUBJECT, "alice");
   free(t);
 
