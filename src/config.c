@@ -153,6 +153,9 @@ __attribute__((format(printf, 3, 4))) static int fail(P *p, const yaml_node_t *n
   va_start(ap, fmt);
   vsnprintf(p->err + k, p->errlen - (size_t)k, fmt, ap);
   va_end(ap);
+  for (char *s = p->err; *s; s++) /* values quoted from the file stay on one line */
+    if ((unsigned char)*s < 0x20 || *s == 0x7f)
+      *s = ' ';
   return -1;
 }
 

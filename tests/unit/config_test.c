@@ -331,6 +331,14 @@ static const bad_case_t bad_cases[] = {
     {KEYS, "t.yaml line 1: no policies: add a 'policies' list"},
     {KEYS "policies: []\n", "t.yaml line 2: policies is empty"},
     {KEYS "policies:\n  - name: a\n   bad: [\n", "t.yaml line 4: "},
+    {KEYS "policies: [{name: a}]\ngeo: true\n",
+     "t.yaml line 3: geo: true is the default; give a mapping of files, or false for none"},
+    {KEYS "policies: [{name: a}]\ngeo: {city: x.mmdb}\n",
+     "t.yaml line 3: unknown key 'city' in geo (expected one of city_mmdb, asn_mmdb, asn_csv)"},
+    {KEYS "policies: [{name: a}]\ngeo: {asn_csv: [a, b, c, d, e, f, g, h, i]}\n",
+     "t.yaml line 3: geo.asn_csv has more than 8 entries"},
+    {KEYS "policies:\n  - name: a\n    mode: \"auto\\nmate\"\n",
+     "t.yaml line 4: unknown mode 'auto mate'"},
     {"", "t.yaml: the file is empty"},
     {"- just\n- a list\n", "t.yaml line 1: the configuration must be a mapping of keys, got a list"},
 };
@@ -348,6 +356,25 @@ static void test_errors(void **state) {
     if (!strstr(err, bad_cases[i].want))
       fail_msg("case %zu: got '%s', want '%s'", i, err, bad_cases[i].want);
   }
+}
+
+static void test_geo(void **state) {
+  (void)state;
+  conf_t *c = load_ok(KEYS "policies: [{name: a}]\n");
+  assert_int_equal(c->geo.mode, CONF_GEO_AUTO);
+  conf_free(c);
+  c = load_ok(KEYS "policies: [{name: a}]\ngeo: false\n");
+  assert_int_equal(c->geo.mode, CONF_GEO_OFF);
+  conf_free(c);
+  c = load_ok(KEYS "policies: [{name: a}]\ngeo:\n  city_mmdb: [a.mmdb, b.mmdb]\n"
+                   "  asn_csv: c.csv\n");
+  assert_int_equal(c->geo.mode, CONF_GEO_FILES);
+  assert_int_equal(c->geo.ncity_mmdb, 2);
+  assert_string_equal(c->geo.city_mmdb[1], "b.mmdb");
+  assert_int_equal(c->geo.nasn_mmdb, 0);
+  assert_int_equal(c->geo.nasn_csv, 1);
+  assert_string_equal(c->geo.asn_csv[0], "c.csv");
+  conf_free(c);
 }
 
 static void test_syntax_error_line(void **state) {
@@ -500,6 +527,7 @@ int main(void) {
       cmocka_unit_test(test_syntax_error_line), cmocka_unit_test(test_validate),
       cmocka_unit_test(test_key_args),      cmocka_unit_test(test_addresses),
       cmocka_unit_test(test_key_files),     cmocka_unit_test(test_file_errors),
+      cmocka_unit_test(test_geo),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
