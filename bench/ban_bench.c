@@ -27,14 +27,9 @@
 #include "ban/index.h"
 #include "warden/ban.h"
 #include "warden/error.h"
+#include "bench_util.h"
 
 #define NOW 1750000000
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 static uint64_t splitmix(uint64_t *s) {
   uint64_t z = (*s += 0x9E3779B97F4A7C15ULL);

@@ -23,41 +23,13 @@
 #include "geo/internal.h"
 #include "warden/error.h"
 #include "warden/geo.h"
+#include "bench_util.h"
 
 #ifndef WARDEN_GEO_DIR
 #define WARDEN_GEO_DIR "data/geo/node_modules/@ip-location-db"
 #endif
 
 #define SAMPLES (1 << 16)
-
-static double now_s(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static long rss_kb(void) {
-  FILE *f = fopen("/proc/self/status", "r");
-  if (!f)
-    return 0;
-  char line[256];
-  long v = 0;
-  while (fgets(line, sizeof line, f))
-    if (strncmp(line, "VmRSS:", 6) == 0) {
-      v = strtol(line + 6, NULL, 10);
-      break;
-    }
-  fclose(f);
-  return v;
-}
-
-static uint64_t rng = 0x9e3779b97f4a7c15ULL;
-static uint64_t next_rand(void) {
-  uint64_t z = (rng += 0x9E3779B97F4A7C15ULL);
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
 
 /* Addresses inside the ranges of a CSV file: every line's range, one random address in it. */
 static size_t sample(const char *path, int family, uint8_t (*out)[16], size_t cap) {

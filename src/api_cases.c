@@ -13,6 +13,7 @@
  * (24 hours when that is unknown), others after 24 hours (bans) or 30 days (allow-list). The
  * verdict is answered once the list change and the case's new status are both durable.
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,6 +57,8 @@ void cases_note_decision(srv_t *s, const wd_decide_input_t *in, const wd_decisio
   }
   for (size_t i = 0; i < d->nreasons; i++)
     ev.reasons |= 1u << d->reasons[i];
+  if (d->detected)
+    ev.score = d->verdict.score;
   wd_cases_note(cs, &ev, NULL); /* a full store counts the event as dropped */
 }
 
@@ -79,6 +82,7 @@ static void case_json(jw_t *w, const wd_case_t *c) {
   jw_arr_end(w);
   jw_key(w, "hits");
   jw_uint(w, c->hits);
+  jw_kint(w, "score", c->score);
   jw_kint(w, "opened", c->opened);
   jw_kint(w, "last_seen", c->last_seen);
   jw_key(w, "token_exp");
@@ -177,6 +181,55 @@ static void list_cases(loop_t *l, h2o_req_t *req, wd_cases_t *cs) {
   http_send_jw(req, ROUTE_CASES, 200, &w);
 }
 
+/* What sharing detection holds on the case's token now, when it is tracked: the verdict and
+ * the networks (most recent first), for the reviewer. */
+static void evidence_json(jw_t *w, srv_t *s, const wd_case_t *c) {
+  wd_tracker_t *t = NULL;
+  for (size_t i = 0; i < s->conf->npolicies && !t; i++)
+    if (!strcmp(s->conf->policies[i].name, c->policy))
+      t = s->policy_tracker[i];
+  wd_detect_evidence_t ev;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  if (!t || c->key_type != WD_BAN_TOKEN ||
+      wd_tracker_get(t, c->key, (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, &ev))
+    return;
+  jw_key(w, "evidence");
+  jw_obj(w);
+  jw_kstr(w, "verdict", wd_verdict_level_name(ev.verdict.level));
+  jw_kint(w, "score", ev.verdict.score);
+  jw_kstr(w, "explanation", ev.explanation);
+  jw_kint(w, "first_seen", ev.first_seen);
+  jw_kint(w, "last_seen", ev.last_seen);
+  jw_key(w, "networks");
+  jw_arr(w);
+  for (size_t i = 0; i < ev.nnetworks; i++) {
+    const wd_detect_network_t *n = &ev.networks[i];
+    jw_obj(w);
+    char text[INET6_ADDRSTRLEN + 8] = "";
+    if (n->prefix_len > 0 && inet_ntop(n->family == 4 ? AF_INET : AF_INET6, n->prefix, text,
+                                       sizeof text - 8))
+      snprintf(text + strlen(text), 8, "/%d", n->prefix_len);
+    jw_kstr(w, "prefix", text[0] ? text : NULL);
+    jw_kint(w, "asn", n->asn);
+    jw_kstr(w, "country", n->country[0] ? n->country : NULL);
+    jw_kstr(w, "city", n->city[0] ? n->city : NULL);
+    if (n->lat == n->lat && n->lon == n->lon) {
+      jw_key(w, "lat");
+      jw_double(w, n->lat);
+      jw_key(w, "lon");
+      jw_double(w, n->lon);
+    }
+    jw_kint(w, "first", n->first);
+    jw_kint(w, "last", n->last);
+    jw_kint(w, "requests", n->requests);
+    jw_obj_end(w);
+  }
+  jw_arr_end(w);
+  jw_kint(w, "more_networks", ev.more_networks);
+  jw_obj_end(w);
+}
+
 static void send_case(h2o_req_t *req, int status, const wd_case_t *c, const char *noun,
                       const wd_ban_t *b) {
   char buf[4096];
@@ -185,6 +238,7 @@ static void send_case(h2o_req_t *req, int status, const wd_case_t *c, const char
   jw_obj(&w);
   jw_key(&w, "case");
   case_json(&w, c);
+  evidence_json(&w, loop_of(req)->srv, c);
   if (b) {
     jw_key(&w, noun);
     ban_json(&w, b, (int64_t)time(NULL));

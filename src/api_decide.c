@@ -17,6 +17,7 @@
 
 #include "http.h"
 #include "request.h"
+#include "writer.h"
 
 #define MAX_REQ_HEADERS 64
 #define FIELD_MAX 4096        /* query parameters other than token and url */
@@ -91,6 +92,68 @@ static void add_geo(const wd_geo_t *geo, decide_ctx_t *c) {
   }
 }
 
+/* The detector's verdict as a JSON object (the decision's evidence). */
+static void verdict_json(jw_t *w, const wd_verdict_t *v) {
+  jw_obj(w);
+  jw_kstr(w, "level", wd_verdict_level_name(v->level));
+  jw_kint(w, "score", v->score);
+  jw_key(w, "signals");
+  jw_arr(w);
+  for (unsigned b = 0; b < WD_SIGNAL_COUNT; b++)
+    if (v->signals & (1u << b))
+      jw_str(w, wd_signal_name(1u << b));
+  jw_arr_end(w);
+  jw_kint(w, "networks", v->networks);
+  jw_kint(w, "asns", v->asns);
+  jw_kint(w, "countries", v->countries);
+  jw_kint(w, "requests", v->requests);
+  jw_kint(w, "window_s", v->window_s);
+  char line[256];
+  wd_detect_explain(v, line, sizeof line);
+  jw_kstr(w, "explanation", line);
+  jw_obj_end(w);
+}
+
+/* Automate mode found the token shared: ban it until it expires, with the verdict as evidence.
+ * Nobody waits for the commit; a token this thread banned moments ago is not queued again. */
+static void auto_ban(loop_t *l, const wd_decide_input_t *in, const wd_decision_t *d) {
+  const wd_identity_t *id = &d->token.id;
+  for (unsigned i = 0; i < 8; i++)
+    if (!strcmp(l->recent_bans[i], id->token_id))
+      return;
+  snprintf(l->recent_bans[l->recent_next++ % 8], WD_ID_MAX, "%s", id->token_id);
+  ban_op_t *op = ban_op_create(1);
+  if (!op)
+    return;
+  op->list = LIST_BANS;
+  wd_ban_change_t *ch = &op->changes[0];
+  ch->op = WD_BAN_ADD;
+  ch->ban.type = WD_BAN_TOKEN;
+  int64_t now = (int64_t)real_s();
+  ch->ban.until = id->exp > now ? id->exp : now + 86400;
+  char line[200];
+  wd_detect_explain(&d->verdict, line, sizeof line);
+  snprintf(ch->ban.reason, sizeof ch->ban.reason, "shared: %s", line);
+  snprintf(ch->ban.actor, sizeof ch->ban.actor, "detector");
+  jw_t w;
+  jw_init(&w, NULL, 0, WD_BAN_EVIDENCE_MAX);
+  jw_obj(&w);
+  jw_key(&w, "verdict");
+  verdict_json(&w, &d->verdict);
+  jw_kstr(&w, "policy", d->policy ? d->policy->name : NULL);
+  jw_kstr(&w, "ip", in->req.ip);
+  jw_kstr(&w, "country", in->req.country);
+  jw_kint(&w, "asn", in->req.asn);
+  jw_obj_end(&w);
+  ch->evidence = w.err ? NULL : strndup(w.p, w.n);
+  jw_free(&w);
+  if (wd_ban_canonical(WD_BAN_TOKEN, id->token_id, ch->ban.value) || !l->srv->writer ||
+      writer_submit(l->srv->writer, op)) {
+    ban_op_free(op);
+    l->recent_bans[(l->recent_next - 1) % 8][0] = '\0'; /* the next request tries again */
+  }
+}
+
 static int decide(loop_t *l, h2o_req_t *req, decide_ctx_t *c, metrics_route_t route,
                   const char *route_name, wd_decision_t *d) {
   srv_t *s = l->srv;
@@ -113,6 +176,8 @@ static int decide(loop_t *l, h2o_req_t *req, decide_ctx_t *c, metrics_route_t ro
   metrics_decision(&l->metrics, d, dt);
   if (d->has_case)
     cases_note_decision(s, &c->in, d);
+  if (d->ban_token)
+    auto_ban(l, &c->in, d);
   if (l->declog) {
     double sample = s->conf->declog.sample;
     int keep = d->nreasons > 0 || sample >= 1.0 ||
@@ -185,6 +250,12 @@ static void answer_json(h2o_req_t *req, const wd_decision_t *d) {
   if (d->action == WD_ACT_THROTTLE || d->enforced == WD_ACT_THROTTLE)
     jw_kint(&w, "rate", (long long)d->rate);
   jw_kbool(&w, "case", d->has_case);
+  if (d->detected) {
+    jw_key(&w, "verdict");
+    verdict_json(&w, &d->verdict);
+  }
+  if (d->ban_token)
+    jw_kbool(&w, "auto_ban", 1);
   if (d->allowlisted)
     jw_kbool(&w, "allowlisted", 1);
   const char *renewal = d->action == WD_ACT_RENEW ? delivery_name(d->token.renew) : NULL;

@@ -48,6 +48,12 @@ void api_metrics(loop_t *l, h2o_req_t *req) {
     wd_banlist_stats(al, &st);
     memcpy(x.allow, st.bans, sizeof x.allow);
   }
+  for (size_t i = 0; i < s->ntrackers; i++) {
+    wd_tracker_stats_t ts;
+    wd_tracker_stats(s->trackers[i], &ts);
+    x.tracked_tokens += ts.tokens;
+    x.tracker_bytes += ts.bytes;
+  }
   wd_cases_t *cs = atomic_load_explicit(&s->cases, memory_order_acquire);
   if (cs) {
     wd_cases_stats_t st;

@@ -165,6 +165,34 @@ static void summary(FILE *f, const conf_t *c) {
             wd_scheme_name(c->token_api.scheme), (long long)c->token_api.max_expire);
 }
 
+/* Sharing detection: one tracker for the policies on the top-level thresholds, one each for
+ * policies with their own. */
+static int create_trackers(srv_t *s) {
+  const conf_t *c = s->conf;
+  if (!c->detect.enabled)
+    return 0;
+  wd_tracker_t *shared = NULL;
+  for (size_t i = 0; i < c->npolicies; i++) {
+    wd_tracker_t *t = NULL;
+    if (c->policy_detect[i] == CONF_DETECT_OFF)
+      continue;
+    if (c->policy_detect[i] == CONF_DETECT_OWN) {
+      if (wd_tracker_create(c->policy_detect_cfg[i], &t))
+        return -1;
+      s->trackers[s->ntrackers++] = t;
+    } else {
+      if (!shared) {
+        if (wd_tracker_create(&c->detect.cfg, &shared))
+          return -1;
+        s->trackers[s->ntrackers++] = shared;
+      }
+      t = shared;
+    }
+    s->policy_tracker[i] = t;
+  }
+  return 0;
+}
+
 /* --check-config: where the geo data comes from and one line per source. */
 static void geo_summary(FILE *f, const wd_geo_t *geo, const char *where) {
   fprintf(f, "  geo data: %s\n", where);
@@ -202,6 +230,8 @@ static void srv_free(srv_t *s) {
   if (s->viewer_ring)
     wd_keyring_destroy(s->viewer_ring);
   wd_geo_close(s->geo);
+  for (size_t i = 0; i < s->ntrackers; i++)
+    wd_tracker_destroy(s->trackers[i]);
   conf_free(s->conf);
   free(s);
 }
@@ -323,6 +353,10 @@ int cmd_serve(int argc, char **argv) {
     summary(stdout, c);
     geo_summary(stdout, s->geo, where);
     exit_code = WD_EXIT_OK;
+    goto out;
+  }
+  if (create_trackers(s)) {
+    fprintf(stderr, "warden: cannot set up sharing detection (out of memory)\n");
     goto out;
   }
   fprintf(stderr, "warden: geo data: %s", where);

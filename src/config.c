@@ -12,6 +12,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
+#include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,6 +102,8 @@ static conf_t *conf_new(const char *file) {
   c->token_api.max_expire = 3600;
   c->token_api.path_prefix = conf_strdup(c, "/");
   c->token_api.scope_directory = 1;
+  c->detect.enabled = 1;
+  wd_detect_config_init(&c->detect.cfg);
   if (!c->file || !c->data_dir || !c->declog.path || !c->token_api.path_prefix) {
     conf_free(c);
     return NULL;
@@ -136,6 +140,8 @@ typedef struct P {
   yaml_document_t *doc;
   char *err;
   size_t errlen;
+  size_t cur_policy;                          /* index of the policy being parsed */
+  yaml_node_t *policy_detect[CONF_MAX_POLICIES]; /* its `detection` mapping, applied at the end */
 } P;
 
 static int line_of(const yaml_node_t *n) { return n ? (int)n->start_mark.line + 1 : 0; }
@@ -994,7 +1000,7 @@ static int parse_countries(P *p, yaml_node_t *n, const char *what, char **arr, s
 
 static const char *const POLICY_KEYS =
     "name, host, path_prefix, schemes, mode, verify, actions, countries_allow, countries_deny, "
-    "referers_allow, bind_user_agent, ip_allow, require_token";
+    "referers_allow, bind_user_agent, ip_allow, require_token, detection, ban_shared";
 
 static int parse_policy(P *p, yaml_node_t *n, wd_policy_t *pol) {
   if (expect_map(p, n, "a policy", POLICY_KEYS))
@@ -1065,6 +1071,20 @@ static int parse_policy(P *p, yaml_node_t *n, wd_policy_t *pol) {
       }
     } else if (!strcmp(key, "require_token")) {
       rc = get_bool(p, v, key, &pol->require_token);
+    } else if (!strcmp(key, "ban_shared")) {
+      rc = get_bool(p, v, key, &pol->ban_shared);
+    } else if (!strcmp(key, "detection")) {
+      int on = 1;
+      if (v->type == YAML_SCALAR_NODE) {
+        rc = get_bool(p, v, "detection", &on);
+        if (!rc && on)
+          rc = fail(p, v, "a policy's detection is on by default; give a mapping of thresholds, "
+                          "or false");
+        p->c->policy_detect[p->cur_policy] = CONF_DETECT_OFF;
+      } else {
+        p->policy_detect[p->cur_policy] = v; /* over the top-level values, at the end */
+        p->c->policy_detect[p->cur_policy] = CONF_DETECT_OWN;
+      }
     }
     if (rc)
       return -1;
@@ -1088,6 +1108,7 @@ static int parse_policies(P *p, yaml_node_t *n) {
   p->c->npolicies = 0;
   for (size_t i = 0; i < count; i++) {
     yaml_node_t *e = node(p, n->data.sequence.items.start[i]);
+    p->cur_policy = i;
     if (parse_policy(p, e, &p->c->policies[i]))
       return -1;
     for (size_t j = 0; j < i; j++)
@@ -1304,11 +1325,146 @@ static int parse_geo(P *p, yaml_node_t *n) {
   return 0;
 }
 
+static int get_num(P *p, yaml_node_t *n, const char *what, double min, double max, double *out) {
+  const char *s = scalar(n);
+  char *end;
+  double x = s && *s ? strtod(s, &end) : NAN;
+  if (!s || !*s || *end || !(x >= min && x <= max))
+    return fail(p, n, "%s must be a number from %g to %g, got '%s'", what, min, max,
+                s ? s : kind_name(n));
+  *out = x;
+  return 0;
+}
+
+#define DETECT_THRESHOLDS                                                                       \
+  "v4_prefix, v6_prefix, window, idle, suspect_networks, suspect_asns, shared_networks, "       \
+  "shared_countries, segment_seconds, renditions, rate_factor, same_segment, travel_kmh, "      \
+  "travel_min_km, user_agents, max_concurrent"
+
+/* One threshold of wd_detect_config_t by its configuration name; 1 when the key is not one. */
+static int detect_threshold(P *p, const char *key, yaml_node_t *v, wd_detect_config_t *d) {
+  static const struct {
+    const char *name;
+    double min, max;
+    size_t off;
+    int is_double;
+  } f[] = {
+      {"v4_prefix", 16, 32, offsetof(wd_detect_config_t, v4_prefix), 0},
+      {"v6_prefix", 48, 128, offsetof(wd_detect_config_t, v6_prefix), 0},
+      {"window", 10, 3600, offsetof(wd_detect_config_t, window_s), 0},
+      {"idle", 10, 86400, offsetof(wd_detect_config_t, idle_s), 0},
+      {"suspect_networks", 2, 64, offsetof(wd_detect_config_t, suspect_networks), 0},
+      {"suspect_asns", 1, 64, offsetof(wd_detect_config_t, suspect_asns), 0},
+      {"shared_networks", 0, 64, offsetof(wd_detect_config_t, shared_networks), 0},
+      {"shared_countries", 0, 64, offsetof(wd_detect_config_t, shared_countries), 0},
+      {"segment_seconds", 0.5, 60, offsetof(wd_detect_config_t, segment_seconds), 1},
+      {"renditions", 1, 16, offsetof(wd_detect_config_t, renditions), 0},
+      {"rate_factor", 0, 100, offsetof(wd_detect_config_t, rate_factor), 1},
+      {"same_segment", 0, 8, offsetof(wd_detect_config_t, same_segment), 0},
+      {"travel_kmh", 0, 100000, offsetof(wd_detect_config_t, travel_kmh), 1},
+      {"travel_min_km", 0, 20000, offsetof(wd_detect_config_t, travel_min_km), 1},
+      {"user_agents", 0, 8, offsetof(wd_detect_config_t, user_agents), 0},
+      {"max_concurrent", 0, 64, offsetof(wd_detect_config_t, max_concurrent), 0},
+  };
+  for (size_t i = 0; i < sizeof f / sizeof *f; i++) {
+    if (strcmp(key, f[i].name))
+      continue;
+    char what[64];
+    snprintf(what, sizeof what, "detection.%s", key);
+    double x = 0;
+    if (get_num(p, v, what, f[i].min, f[i].max, &x))
+      return -1;
+    if (f[i].is_double) {
+      *(double *)((char *)d + f[i].off) = x;
+    } else if (x != (double)(long long)x) {
+      return fail(p, v, "%s must be a whole number", what);
+    } else if (f[i].off == offsetof(wd_detect_config_t, v4_prefix) ||
+               f[i].off == offsetof(wd_detect_config_t, v6_prefix)) {
+      *(int *)((char *)d + f[i].off) = (int)x;
+    } else {
+      *(unsigned *)((char *)d + f[i].off) = (unsigned)x;
+    }
+    return 0;
+  }
+  return 1;
+}
+
+/* The top-level `detection`: false, or thresholds, capacity and allow-lists. */
+static int parse_detect(P *p, yaml_node_t *n) {
+  conf_detect_t *dt = &p->c->detect;
+  if (n->type == YAML_SCALAR_NODE) {
+    if (get_bool(p, n, "detection", &dt->enabled))
+      return -1;
+    return 0;
+  }
+  if (expect_map(p, n, "detection",
+                 DETECT_THRESHOLDS ", max_tokens, allow_asns, allow_cidrs, allow_subjects"))
+    return -1;
+  wd_detect_config_t *d = &dt->cfg;
+  FOR_PAIRS(p, n, key, v) {
+    int rc = 0;
+    long long ll;
+    if (!strcmp(key, "max_tokens")) {
+      rc = get_int(p, v, "detection.max_tokens", 1, 1ll << 31, &ll);
+      d->max_tokens = (uint64_t)ll;
+    } else if (!strcmp(key, "allow_asns")) {
+      char *items[CONF_DETECT_ALLOW_MAX];
+      size_t k;
+      rc = get_list(p, v, "detection.allow_asns", CONF_DETECT_ALLOW_MAX, items, &k);
+      for (size_t i = 0; !rc && i < k; i++)
+        if (wd_geo_parse_asn(items[i], strlen(items[i]), &dt->allow_asns[i]))
+          rc = fail(p, v, "detection.allow_asns: '%s' is not an AS number (like 3301 or AS3301)",
+                    items[i]);
+      d->allow_asns = dt->allow_asns;
+      d->nallow_asns = rc ? 0 : k;
+    } else if (!strcmp(key, "allow_cidrs")) {
+      rc = get_list(p, v, "detection.allow_cidrs", CONF_DETECT_ALLOW_MAX, dt->allow_cidrs,
+                    &d->nallow_cidrs);
+      d->allow_cidrs = (const char *const *)dt->allow_cidrs;
+      for (size_t i = 0; !rc && i < d->nallow_cidrs; i++) {
+        conf_prefix_t pf;
+        if (parse_prefix(dt->allow_cidrs[i], &pf))
+          rc = fail(p, v, "detection.allow_cidrs: '%s' is not an address or prefix",
+                    dt->allow_cidrs[i]);
+      }
+    } else if (!strcmp(key, "allow_subjects")) {
+      rc = get_list(p, v, "detection.allow_subjects", CONF_DETECT_ALLOW_MAX, dt->allow_subjects,
+                    &d->nallow_subjects);
+      d->allow_subjects = (const char *const *)dt->allow_subjects;
+    } else {
+      rc = detect_threshold(p, key, v, d) ? -1 : 0;
+    }
+    if (rc)
+      return -1;
+  }
+  return 0;
+}
+
+/* A policy's own thresholds over the top-level ones (after the whole file is read). */
+static int apply_policy_detect(P *p, size_t i) {
+  yaml_node_t *n = p->policy_detect[i];
+  char what[96];
+  snprintf(what, sizeof what, "detection of policy %s", p->c->policies[i].name);
+  if (expect_map(p, n, what, DETECT_THRESHOLDS))
+    return -1;
+  wd_detect_config_t *d = arena_alloc(p->c, sizeof *d);
+  if (!d)
+    return fail(p, n, "out of memory");
+  *d = p->c->detect.cfg;
+  FOR_PAIRS(p, n, key, v) {
+    if (detect_threshold(p, key, v, d))
+      return -1;
+  }
+  p->c->policy_detect_cfg[i] = d;
+  return 0;
+}
+
 /* ---------------------------------------------------------------- top level */
 
 static const char *const TOP_KEYS =
     "listen, threads, tls, data_dir, admin_token, trusted_proxies, client_ip_header, "
-    "country_header, asn_header, keys, policies, token_api, decision_log, limits, geo";
+    "country_header, asn_header, keys, policies, token_api, decision_log, limits, geo, "
+    "detection";
 
 static int valid_header_name(const char *s) {
   if (!*s || strlen(s) > 64)
@@ -1372,12 +1528,25 @@ static int parse_root(P *p, yaml_node_t *root) {
       rc = parse_limits(p, v);
     } else if (!strcmp(key, "geo")) {
       rc = parse_geo(p, v);
+    } else if (!strcmp(key, "detection")) {
+      rc = parse_detect(p, v);
     }
     if (rc)
       return -1;
   }
   if (!polnode)
     return fail(p, root, "no policies: add a 'policies' list (see docs/config.md)");
+  char why[256];
+  if (wd_detect_config_check(&c->detect.cfg, why, sizeof why))
+    return fail(p, root, "%s", why);
+  for (size_t i = 0; i < c->npolicies; i++) {
+    if (!p->policy_detect[i])
+      continue;
+    if (apply_policy_detect(p, i))
+      return -1;
+    if (wd_detect_config_check(c->policy_detect_cfg[i], why, sizeof why))
+      return fail(p, p->policy_detect[i], "policy %s: %s", c->policies[i].name, why);
+  }
   if (c->nlisten == 0) {
     char msg[64];
     if (add_listen(c, "127.0.0.1:8080", 0, msg, sizeof msg))

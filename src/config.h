@@ -111,6 +111,23 @@ typedef struct conf_geo {
   size_t nasn_csv;
 } conf_geo_t;
 
+/* Sharing detection (docs/detection.md): the defaults for every policy, and per policy off or
+ * its own thresholds. */
+#define CONF_DETECT_ALLOW_MAX 256
+typedef struct conf_detect {
+  int enabled;                              /* default 1 */
+  wd_detect_config_t cfg;                   /* allow lists point into the arrays below */
+  uint32_t allow_asns[CONF_DETECT_ALLOW_MAX];
+  char *allow_cidrs[CONF_DETECT_ALLOW_MAX];
+  char *allow_subjects[CONF_DETECT_ALLOW_MAX];
+} conf_detect_t;
+
+typedef enum conf_policy_detect {
+  CONF_DETECT_INHERIT = 0,                  /* the top-level detection */
+  CONF_DETECT_OFF,                          /* detection: false */
+  CONF_DETECT_OWN,                          /* its own thresholds (own tracker) */
+} conf_policy_detect_t;
+
 typedef struct conf_arena conf_arena_t;
 
 typedef struct conf {
@@ -136,6 +153,9 @@ typedef struct conf {
   conf_declog_t declog;
   conf_limits_t limits;
   conf_geo_t geo;
+  conf_detect_t detect;
+  conf_policy_detect_t policy_detect[CONF_MAX_POLICIES];
+  wd_detect_config_t *policy_detect_cfg[CONF_MAX_POLICIES]; /* CONF_DETECT_OWN: arena copy */
   conf_arena_t *arena;
 } conf_t;
 

@@ -186,6 +186,13 @@ void declog_format(jw_t *w, const wd_decision_t *d, const declog_entry_t *e) {
   }
   if (d->has_case)
     jw_kbool(w, "case", 1);
+  if (d->detected) {
+    jw_kstr(w, "verdict", wd_verdict_level_name(d->verdict.level));
+    jw_kint(w, "score", d->verdict.score);
+    jw_kint(w, "networks", d->verdict.networks);
+  }
+  if (d->ban_token)
+    jw_kbool(w, "auto_ban", 1);
   char lat[32];
   int ln = snprintf(lat, sizeof lat, "%.3f", (double)e->latency_ns / 1000.0);
   jw_key(w, "latency_us");

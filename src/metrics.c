@@ -32,6 +32,10 @@ void metrics_decision(metrics_thread_t *m, const wd_decision_t *d, uint64_t late
   metrics_inc(&m->enforced[enforced]);
   if (d->has_case)
     metrics_inc(&m->cases);
+  if (d->detected && (unsigned)d->verdict.level < 3)
+    metrics_inc(&m->verdicts[d->verdict.level]);
+  if (d->ban_token)
+    metrics_inc(&m->auto_bans);
   int b = 0;
   while (b < METRICS_LAT_BUCKETS && latency_ns > lat_bounds_ns[b])
     b++;
@@ -104,10 +108,25 @@ void metrics_render(jw_t *w, metrics_thread_t *const *t, size_t n, const metrics
     jw_printf(w, "warden_decisions_enforced_total{action=\"%s\"} %llu\n",
               wd_action_name((wd_action_t)a), (unsigned long long)v);
   }
-  counter_head(w, "warden_cases_total", "Moderate-mode decisions that open a case for review.",
+  counter_head(w, "warden_cases_total", "Decisions that open or update a case for review.",
                "counter");
   jw_printf(w, "warden_cases_total %llu\n",
             (unsigned long long)sum_threads(t, n, offsetof(metrics_thread_t, cases)));
+  counter_head(w, "warden_detection_verdicts_total",
+               "Sharing-detection verdicts on observed requests, by level.", "counter");
+  for (int v = 0; v < 3; v++)
+    jw_printf(w, "warden_detection_verdicts_total{verdict=\"%s\"} %llu\n",
+              wd_verdict_level_name((wd_verdict_level_t)v),
+              (unsigned long long)sum_threads(
+                  t, n, offsetof(metrics_thread_t, verdicts) + (size_t)v * sizeof(uint64_t)));
+  counter_head(w, "warden_auto_bans_total",
+               "Automate-mode decisions that ban a token found shared.", "counter");
+  jw_printf(w, "warden_auto_bans_total %llu\n",
+            (unsigned long long)sum_threads(t, n, offsetof(metrics_thread_t, auto_bans)));
+  counter_head(w, "warden_detection_tokens", "Tokens tracked by sharing detection.", "gauge");
+  jw_printf(w, "warden_detection_tokens %llu\n", (unsigned long long)x->tracked_tokens);
+  counter_head(w, "warden_detection_bytes", "Memory held by sharing detection.", "gauge");
+  jw_printf(w, "warden_detection_bytes %llu\n", (unsigned long long)x->tracker_bytes);
 
   counter_head(w, "warden_decision_seconds", "Time spent deciding (wd_decide), in seconds.",
                "histogram");

@@ -42,7 +42,9 @@ typedef struct metrics_thread {
   _Atomic uint64_t decisions[WD_ACT_COUNT][WD_REASON_COUNT + 1][WD_SCHEME_COUNT];
   /* decisions by the action automate mode would take */
   _Atomic uint64_t enforced[WD_ACT_COUNT];
-  _Atomic uint64_t cases;                       /* moderate mode: decisions opening a case */
+  _Atomic uint64_t cases;                       /* decisions opening or updating a case */
+  _Atomic uint64_t verdicts[3];                 /* detection verdicts: ok, suspect, shared */
+  _Atomic uint64_t auto_bans;                   /* shared tokens banned automatically */
   _Atomic uint64_t lat_bucket[METRICS_LAT_BUCKETS + 1];
   _Atomic uint64_t lat_sum_ns;
   _Atomic uint64_t requests[ROUTE_COUNT][6];    /* by route and status class 1xx..5xx (0: other) */
@@ -92,6 +94,8 @@ typedef struct metrics_extra {
   int have_cases;
   uint64_t cases[WD_CASE_STATUS_COUNT];
   uint64_t cases_dropped;      /* flagged requests refused a case: the store was full */
+  uint64_t tracked_tokens;     /* sharing detection: tokens tracked, memory held */
+  uint64_t tracker_bytes;
   uint64_t declog_dropped;     /* decision-log lines dropped on full queues */
   uint64_t ban_queue_depth;
   int ready;

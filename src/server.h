@@ -60,6 +60,8 @@ typedef struct loop {
   uint64_t rng;                             /* xorshift state for log sampling */
   int stopping;
   int started;
+  char recent_bans[8][WD_ID_MAX];           /* tokens this thread auto-banned lately */
+  unsigned recent_next;
   h2o_linklist_t conns;                     /* open connections (http.c) */
   uint64_t nconns;
   double end_at, stop_at;                   /* shutdown: end idle connections, give up */
@@ -71,6 +73,10 @@ struct srv {
   wd_keyring_t *ring;                       /* keys for decisions and the token API */
   wd_keyring_t *viewer_ring;                /* keys for viewers' bearer JWTs (token API) */
   wd_geo_t *geo;                            /* country, location, ASN; NULL: no data */
+  wd_tracker_t *policy_tracker[CONF_MAX_POLICIES]; /* sharing detection per policy (NULL: off;
+                                                      several may share one tracker) */
+  wd_tracker_t *trackers[CONF_MAX_POLICIES + 1];   /* the distinct ones, owned */
+  size_t ntrackers;
   _Atomic(wd_decider_t *) decider;          /* NULL until the ban list is loaded */
   _Atomic(wd_banlist_t *) bans;
   _Atomic(wd_banlist_t *) allow;

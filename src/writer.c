@@ -14,6 +14,7 @@
 
 #define WRITER_TICK_MS 5
 #define EXPIRE_EVERY_S 60
+#define TRACKER_EXPIRE_EVERY_S 5
 
 struct writer {
   srv_t *srv;
@@ -96,6 +97,9 @@ static int load(writer_t *w) {
     return -1;
   }
   wd_decider_set_allowlist(w->decider, w->allow);
+  for (size_t i = 0; i < c->npolicies; i++)
+    if (s->policy_tracker[i])
+      wd_decider_set_tracker(w->decider, wd_decider_policy_at(w->decider, i), s->policy_tracker[i]);
   long expired = wd_banlist_expire(w->bans, now_s());
   if (expired > 0)
     metrics_shared_add(&s->gm.bans_expired, (uint64_t)expired);
@@ -268,7 +272,7 @@ static void *writer_main(void *arg) {
     atomic_store(&s->fatal, 1);
     kill(s->pid, SIGTERM);
   }
-  int64_t next_expire = now_s() + EXPIRE_EVERY_S;
+  int64_t next_expire = now_s() + EXPIRE_EVERY_S, next_tracker_expire = now_s();
   for (;;) {
     pthread_mutex_lock(&w->mu);
     if (!w->head && !w->stop) {
@@ -298,6 +302,11 @@ static void *writer_main(void *arg) {
       if (w->allow)
         wd_banlist_expire(w->allow, now_s());
       next_expire = now_s() + EXPIRE_EVERY_S;
+    }
+    if (now_s() >= next_tracker_expire) {
+      for (size_t i = 0; i < s->ntrackers; i++)
+        wd_tracker_expire(s->trackers[i], now_s() * 1000);
+      next_tracker_expire = now_s() + TRACKER_EXPIRE_EVERY_S;
     }
     if (stop && !list)
       break;

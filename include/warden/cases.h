@@ -50,6 +50,7 @@ typedef struct wd_case {
   wd_case_status_t status;
   uint32_t reasons;                     /* bit (1u << wd_reason_t) for every reason seen */
   uint64_t hits;                        /* flagged requests */
+  uint32_t score;                       /* highest sharing-detection score seen (0-100) */
   int64_t opened, last_seen;            /* unix seconds */
   int64_t token_exp;                    /* the token's expiry, 0 unknown: the default ban TTL */
   char detail[WD_CASE_TEXT_MAX];        /* the latest explanation */
@@ -69,6 +70,7 @@ typedef struct wd_case_event {
   const char *key;                      /* required, 1..WD_BAN_VALUE_MAX-1 bytes */
   const char *subject, *scheme, *policy, *detail, *addr, *country;
   uint32_t reasons;
+  uint32_t score;                       /* sharing-detection score, 0 when none */
   int64_t token_exp;
   int64_t now;
 } wd_case_event_t;

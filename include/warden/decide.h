@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "warden/ban.h"
+#include "warden/detect.h"
 #include "warden/replay.h"
 #include "warden/token.h"
 
@@ -125,6 +126,10 @@ typedef struct wd_policy {
   size_t nip_allow;
   int require_token;                          /* default 1; 0: no token stage at all (no
                                                  identity: bans by address only) */
+  int ban_shared;                             /* default 1: in automate mode a token found
+                                                 shared is also banned until it expires
+                                                 (wd_decision_t.ban_token; the program adds the
+                                                 ban with the evidence) */
 } wd_policy_t;
 
 /* Fill the defaults: monitor mode, require_token 1, every reason blocked with its default
@@ -152,6 +157,16 @@ typedef struct wd_decider wd_decider_t;
 int wd_decider_create(const wd_policy_t *policies, size_t npolicies, const wd_keyring_t *ring,
                       wd_banlist_t *bans, wd_replay_t *replay, wd_decider_t **out);
 void wd_decider_destroy(wd_decider_t *d);
+
+/*
+ * Attach a sharing-detection tracker to a policy (borrowed: it must outlive the decider; several
+ * policies may share one; NULL detaches). Every request the policy decides with a valid token
+ * that is not banned or allow-listed is then observed, keyed by the token id: a SHARED verdict
+ * is reason `shared` (its explanation in detail), a SUSPECT one opens a review case in moderate
+ * and automate modes. For CAT catreplay=2 (reuse is to be detected) SUSPECT already counts as
+ * shared. Returns 0, or WD_EINVAL when p is not one of d's policies. Call before decisions run.
+ */
+int wd_decider_set_tracker(wd_decider_t *d, wd_policy_t *p, wd_tracker_t *t);
 
 /* Attach an allow list (a wd_banlist_t opened on another file, borrowed like the ban list; NULL
  * detaches): viewers a person reviewed and found legitimate, by token id, subject, address or
@@ -189,11 +204,16 @@ typedef struct wd_decision {
   const char *target;        /* redirect / substitute / callout target (policy-owned) */
   uint64_t rate;             /* throttle rate */
   wd_result_t token;         /* the verification result: identity, renewal, response headers */
-  int has_case;              /* moderate mode: open (or update) a case for review: a valid
-                                token, not allow-listed, with a reason that is misuse
-                                (replay, geo, referer, user_agent, origin_ip, shared) and an
-                                enforced action other than allow */
+  int has_case;              /* open (or update) a case for review: a valid token, not
+                                allow-listed, and either in moderate mode a reason that is
+                                misuse (replay, geo, referer, user_agent, origin_ip, shared)
+                                with an enforced action other than allow, or in moderate and
+                                automate modes a SUSPECT detection verdict */
   int allowlisted;           /* the identity or address is on the allow list */
+  int detected;              /* the detection stage observed this request */
+  int ban_token;             /* automate mode, reason shared and the policy's ban_shared: ban
+                                token.id until it expires, with the verdict as evidence */
+  wd_verdict_t verdict;      /* its verdict (level OK when it did not run) */
   int use_token_response;    /* the edge answers with token.response's headers (and status when
                                 set): a renewal (action renew), or the CAT's catif answer for a
                                 failed claim (action block with the default status) */

@@ -188,7 +188,7 @@ static json_t *to_json(const wd_case_t *c) {
     json_array_append_new(addrs, json_string(c->addrs[i]));
   for (uint32_t i = 0; i < c->ncountries; i++)
     json_array_append_new(countries, json_string(c->countries[i]));
-  return json_pack("{sI si ss ss ss ss si sI sI sI sI sI ss so sI so sI ss ss}",
+  json_t *o = json_pack("{sI si ss ss ss ss si sI sI sI sI sI ss so sI so sI ss ss}",
                    "id", (json_int_t)c->id, "key_type", (int)c->key_type, "key", c->key,
                    "subject", c->subject, "scheme", c->scheme, "policy", c->policy, "status",
                    (int)c->status, "reasons", (json_int_t)c->reasons, "hits",
@@ -197,6 +197,9 @@ static json_t *to_json(const wd_case_t *c) {
                    c->detail, "addrs", addrs, "more_addrs", (json_int_t)c->more_addrs,
                    "countries", countries, "verdict_time", (json_int_t)c->verdict_time,
                    "verdict_actor", c->verdict_actor, "verdict_note", c->verdict_note);
+  if (o && c->score)
+    json_object_set_new(o, "score", json_integer(c->score));
+  return o;
 }
 
 static int from_json(const char *text, size_t len, wd_case_t *c) {
@@ -245,6 +248,11 @@ static int from_json(const char *text, size_t len, wd_case_t *c) {
       copy_text(c->countries[c->ncountries++], sizeof c->countries[0], json_string_value(e));
   }
   c->more_addrs = (uint32_t)more;
+  json_t *score = json_object_get(o, "score");
+  c->score = json_is_integer(score) && json_integer_value(score) > 0 &&
+                     json_integer_value(score) <= 100
+                 ? (uint32_t)json_integer_value(score)
+                 : 0;
   c->verdict_time = vt;
   copy_text(c->verdict_actor, sizeof c->verdict_actor, va);
   copy_text(c->verdict_note, sizeof c->verdict_note, vn);
@@ -399,6 +407,8 @@ int wd_cases_note(wd_cases_t *cs, const wd_case_event_t *ev, uint64_t *id) {
   wd_case_t *c = &s->c;
   c->hits++;
   c->reasons |= ev->reasons;
+  if (ev->score > c->score)
+    c->score = ev->score > 100 ? 100 : ev->score;
   if (ev->now > c->last_seen)
     c->last_seen = ev->now;
   if (ev->token_exp > c->token_exp)

@@ -9,12 +9,15 @@
  * that was wrong with a request, not just the first thing. The happy path allocates nothing
  * beyond what the token verifier does; all scratch lives on the stack.
  */
+#include <math.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "decide/internal.h"
 #include "token/internal.h"
+#include "util/ip.h"
 #include "util/url.h"
 
 /* ---- the decision ---- */
@@ -231,6 +234,53 @@ static int has_abuse_reason(const wd_decision_t *out) {
   return 0;
 }
 
+static int64_t now_ms(const wd_request_t *req) {
+  if (req->now)
+    return req->now * 1000;
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Observe a request of a valid token; a SHARED verdict (SUSPECT for catreplay=2) is reason
+ * shared. An address that does not parse is not observed. */
+static void detect_stage(wd_tracker_t *t, const wd_request_t *req, const char *path,
+                         wd_decision_t *out) {
+  wd_ip_t ip;
+  if (!req->ip || wd_ip_parse(req->ip, strlen(req->ip), &ip))
+    return;
+  const wd_identity_t *id = &out->token.id;
+  wd_geo_info_t gi;
+  memset(&gi, 0, sizeof gi);
+  if (req->country && strlen(req->country) >= 2 && (req->country[2] == '\0' || req->country[2] == '-')) {
+    gi.country[0] = req->country[0];
+    gi.country[1] = req->country[1];
+  }
+  gi.asn = req->asn;
+  gi.lat = req->has_coord ? req->lat : NAN;
+  gi.lon = req->has_coord ? req->lon : NAN;
+  wd_observation_t o;
+  wd_observation_init(&o);
+  o.key = id->token_id;
+  o.subject = id->subject;
+  o.exp = id->exp;
+  o.now_ms = now_ms(req);
+  o.family = ip.family;
+  memcpy(o.addr, ip.a, sizeof o.addr);
+  o.geo = &gi;
+  o.user_agent = wd_request_header(req, "User-Agent");
+  o.segment = wd_detect_is_segment(path) ? path : NULL;
+  if (wd_tracker_observe(t, &o, &out->verdict))
+    return;
+  out->detected = 1;
+  wd_verdict_level_t shared_at = out->token.replay == 2 ? WD_VERDICT_SUSPECT : WD_VERDICT_SHARED;
+  if (out->verdict.level >= shared_at) {
+    char msg[256];
+    wd_detect_explain(&out->verdict, msg, sizeof msg);
+    add_reason(out, WD_REASON_SHARED, msg);
+  }
+}
+
 int wd_decide(wd_decider_t *d, wd_verifier_t *v, const wd_decide_input_t *in, wd_decision_t *out) {
   if (!out)
     return WD_EINVAL;
@@ -323,11 +373,10 @@ int wd_decide(wd_decider_t *d, wd_verifier_t *v, const wd_decide_input_t *in, wd
       add_reason(out, WD_REASON_REPLAY, msg);
   }
 
-  /*
-   * Stage 6: usage and sharing detection (hook). The detection module observes the trusted
-   * identity, client address, network and location here and may add WD_REASON_SHARED before
-   * the action is chosen; catreplay=2 (reuse to be reported) is its input too.
-   */
+  /* Stage 6: usage and sharing detection, for a valid token not banned or allow-listed. */
+  if (p->tracker && token == TOKEN_VALID && !out->allowlisted &&
+      !has_reason(out, WD_REASON_BANNED))
+    detect_stage(p->tracker, req, path, out);
 
   /* Stage 7: the action for the first reason, or renewal. */
   /* A banned or replayed token is never renewed, whatever the mode: a fresh token would outlive
@@ -358,17 +407,25 @@ int wd_decide(wd_decider_t *d, wd_verifier_t *v, const wd_decide_input_t *in, wd
     if (spec && spec->action == WD_ACT_THROTTLE)
       out->rate = spec->rate;
     out->use_token_response = from_token && out->action == WD_ACT_BLOCK;
+    out->ban_token = pol->ban_shared && has_reason(out, WD_REASON_SHARED) && out->token.id.token_id[0];
   } else {
     out->action = renewal ? WD_ACT_RENEW : WD_ACT_ALLOW;
     out->status = 200;
     out->has_case = out->mode == WD_MODE_MODERATE && token == TOKEN_VALID && !out->allowlisted &&
                     out->enforced != WD_ACT_ALLOW && has_abuse_reason(out);
   }
+  /* A suspect verdict is for a person to review, whenever people review (not in monitor). */
+  if (out->mode != WD_MODE_MONITOR && out->detected && out->verdict.level == WD_VERDICT_SUSPECT &&
+      !has_reason(out, WD_REASON_SHARED))
+    out->has_case = 1;
   if (out->action == WD_ACT_RENEW) {
     out->use_token_response = 1;
     if (out->token.response.status)
       out->status = out->token.response.status;
   }
+  if (out->detected && out->verdict.level != WD_VERDICT_OK && !has_reason(out, WD_REASON_SHARED) &&
+      !out->detail[0])
+    wd_detect_explain(&out->verdict, out->detail, sizeof out->detail);
   one_line(out->detail);
   return 0;
 }

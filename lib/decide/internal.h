@@ -11,6 +11,7 @@
 
 #include "util/ip.h"
 #include "warden/decide.h"
+#include "warden/detect.h"
 
 #define WD__HOST_MAX 256       /* host names, bytes including the NUL */
 #define WD__POLICIES_MAX 4096
@@ -38,6 +39,7 @@ typedef struct wd__policy {
   size_t nschemes;
   wd__cidr_t ip_allow[WD_POLICY_MAX_LIST];
   size_t nip_allow;
+  wd_tracker_t *tracker;       /* sharing detection (borrowed), NULL: off */
 } wd__policy_t;
 
 struct wd_decider {

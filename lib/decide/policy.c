@@ -90,6 +90,7 @@ void wd_policy_init(wd_policy_t *p) {
   memset(p, 0, sizeof *p);
   atomic_init(&p->mode, WD_MODE_MONITOR);
   p->require_token = 1;
+  p->ban_shared = 1;
   for (int r = 0; r < WD_REASON_COUNT; r++)
     p->on[r].action = WD_ACT_BLOCK;
 }
@@ -430,6 +431,15 @@ int wd_decider_create(const wd_policy_t *policies, size_t npolicies, const wd_ke
   }
   *out = d;
   return 0;
+}
+
+int wd_decider_set_tracker(wd_decider_t *d, wd_policy_t *p, wd_tracker_t *t) {
+  for (size_t i = 0; d && p && i < d->npols; i++)
+    if (&d->pols[i].pub == p) {
+      d->pols[i].tracker = t;
+      return 0;
+    }
+  return WD_EINVAL;
 }
 
 void wd_decider_set_allowlist(wd_decider_t *d, wd_banlist_t *allow) {

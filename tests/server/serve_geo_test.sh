@@ -28,6 +28,7 @@ policies:
     mode: automate
     countries_deny: [GB]
 decision_log: {path: decisions.log}
+detection: false   # one token from many countries here is on purpose
 $2
 EOF
 }

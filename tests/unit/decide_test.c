@@ -101,6 +101,7 @@ static wd_policy_t automate_policy(const char *name) {
 /* One request. */
 typedef struct rq {
   const char *url, *ip, *token, *host, *country;
+  uint32_t asn;
   wd_scheme_t scheme;
   wd_header_t h[6];
   size_t nh;
@@ -123,6 +124,7 @@ static int run(fx_t *f, const rq_t *q, wd_decision_t *out) {
   in.req.headers = q->h;
   in.req.nheaders = q->nh;
   in.req.country = q->country;
+  in.req.asn = q->asn;
   in.req.now = q->now ? q->now : NOW;
   in.token = q->token;
   in.scheme = q->scheme;
@@ -1335,6 +1337,133 @@ static void modes(void **state) {
   fx_free(f);
 }
 
+/* ---- sharing detection ---- */
+
+static wd_tracker_t *tracker_new(void) {
+  wd_detect_config_t c;
+  wd_detect_config_init(&c);
+  c.seed = 7;
+  c.max_tokens = 1024;
+  c.shards = 4;
+  wd_tracker_t *t = NULL;
+  assert_int_equal(wd_tracker_create(&c, &t), 0);
+  return t;
+}
+
+/* One token from five networks in five ASNs and three countries within a minute: shared. */
+static void detection(void **state) {
+  (void)state;
+  wd_policy_t p = automate_policy("p");
+  p.on[WD_REASON_SHARED] = (wd_action_spec_t){.action = WD_ACT_CALLOUT, .target = "/slates/shared.m3u8"};
+  fx_t *f = fx_new(&p, 1, 0);
+  wd_policy_t *pol = wd_decider_policy(f->d, "p");
+  wd_tracker_t *t = tracker_new();
+  assert_int_equal(wd_decider_set_tracker(f->d, pol, t), 0);
+  wd_policy_t other = automate_policy("x");
+  assert_int_equal(wd_decider_set_tracker(f->d, &other, t), WD_EINVAL);
+  char *tok = cat_token(f->ring, NOW + 600, NULL);
+  static const struct {
+    const char *ip, *cc;
+    uint32_t asn;
+  } seen[] = {{"198.51.100.10", "SE", 3301},  {"203.0.113.20", "DE", 3209},
+              {"192.0.2.30", "FR", 3215},     {"100.64.1.40", "DE", 6805},
+              {"100.65.2.50", "SE", 1257},    {"100.66.3.60", "FR", 12322}};
+  wd_decision_t d;
+  int first_shared = -1, suspect_case = 0;
+  for (int i = 0; i < 6; i++) {
+    char url[64];
+    snprintf(url, sizeof url, "/live/ch1/seg%d.ts", 100 + i);
+    rq_t q = {.url = url, .token = tok, .ip = seen[i].ip, .country = seen[i].cc,
+              .asn = seen[i].asn, .now = NOW + i};
+    assert_int_equal(run(f, &q, &d), 0);
+    assert_true(d.detected);
+    if (i == 0) {
+      expect_allow(&d);
+      assert_int_equal(d.verdict.level, WD_VERDICT_OK);
+    }
+    if (d.verdict.level == WD_VERDICT_SUSPECT && !has_reason(&d, WD_REASON_SHARED))
+      suspect_case |= d.has_case; /* automate: a suspect token goes to review */
+    if (has_reason(&d, WD_REASON_SHARED) && first_shared < 0) {
+      first_shared = i;
+      assert_int_equal(d.action, WD_ACT_CALLOUT);
+      assert_string_equal(d.target, "/slates/shared.m3u8");
+      assert_non_null(strstr(d.detail, "networks"));
+      assert_false(d.has_case);
+    }
+    wd_decision_cleanup(&d);
+  }
+  assert_true(first_shared >= 2 && first_shared <= 5);
+  assert_true(suspect_case || first_shared == 2);
+
+  /* The same traffic in moderate mode: allowed, and a case opens. */
+  wd_policy_set_mode(pol, WD_MODE_MODERATE);
+  rq_t q = {.url = "/live/ch1/seg200.ts", .token = tok, .ip = "100.67.4.70", .country = "NO",
+            .asn = 2119, .now = NOW + 7};
+  assert_int_equal(run(f, &q, &d), 0);
+  assert_int_equal(d.action, WD_ACT_ALLOW);
+  assert_int_equal(d.enforced, WD_ACT_CALLOUT);
+  assert_true(has_reason(&d, WD_REASON_SHARED));
+  assert_true(d.has_case);
+  wd_decision_cleanup(&d);
+
+  /* Another token, one network: not shared; an invalid token is never observed. */
+  char *clean = issue(f->ring, WD_SCHEME_CAT,
+                      "{\"iss\":\"warden-test\",\"cti\":\"c1ea\",\"exp\":1700000600}", NULL);
+  rq_t q2 = {.url = "/live/ch1/seg1.ts", .token = clean, .ip = "198.51.100.99", .country = "SE",
+             .asn = 3301, .now = NOW + 8};
+  assert_int_equal(run(f, &q2, &d), 0);
+  expect_allow(&d);
+  assert_int_equal(d.verdict.level, WD_VERDICT_OK);
+  wd_decision_cleanup(&d);
+  rq_t q3 = {.url = "/live/ch1/seg1.ts", .token = "not-a-token", .now = NOW + 8};
+  assert_int_equal(run(f, &q3, &d), 0);
+  assert_false(d.detected);
+  wd_decision_cleanup(&d);
+  free(clean);
+  free(tok);
+  fx_free(f);
+  wd_tracker_destroy(t);
+}
+
+/* catreplay=2: reuse is to be detected, so a suspect verdict already counts as shared. */
+static void detection_catreplay2(void **state) {
+  (void)state;
+  wd_policy_t p = automate_policy("p");
+  fx_t *f = fx_new(&p, 1, 0);
+  wd_tracker_t *t = tracker_new();
+  assert_int_equal(wd_decider_set_tracker(f->d, wd_decider_policy(f->d, "p"), t), 0);
+  char *r2 = cat_token(f->ring, NOW + 600, "\"catreplay\":2");
+  char *plain = issue(f->ring, WD_SCHEME_CAT,
+                      "{\"iss\":\"warden-test\",\"cti\":\"0b0b\",\"exp\":1700000600}", NULL);
+  static const struct {
+    const char *ip, *cc;
+    uint32_t asn;
+  } seen[] = {{"198.51.100.10", "SE", 3301}, {"203.0.113.20", "SE", 3209}, {"192.0.2.30", "SE", 3215}};
+  int r2_shared = 0, plain_shared = 0, plain_suspect = 0;
+  wd_decision_t d;
+  for (int i = 0; i < 3; i++) {
+    for (int k = 0; k < 2; k++) {
+      rq_t q = {.url = "/live/ch1/seg1.ts", .token = k ? plain : r2, .ip = seen[i].ip,
+                .country = seen[i].cc, .asn = seen[i].asn, .now = NOW + i};
+      assert_int_equal(run(f, &q, &d), 0);
+      if (k == 0)
+        r2_shared |= has_reason(&d, WD_REASON_SHARED);
+      else {
+        plain_shared |= has_reason(&d, WD_REASON_SHARED);
+        plain_suspect |= d.verdict.level == WD_VERDICT_SUSPECT;
+      }
+      wd_decision_cleanup(&d);
+    }
+  }
+  assert_true(plain_suspect);  /* three networks over three ASNs: suspect ... */
+  assert_false(plain_shared);  /* ... which alone is not enforced */
+  assert_true(r2_shared);      /* but is reuse for a catreplay=2 token */
+  free(r2);
+  free(plain);
+  fx_free(f);
+  wd_tracker_destroy(t);
+}
+
 typedef struct race {
   fx_t *f;
   const char *token;
@@ -1608,6 +1737,8 @@ int main(void) {
       cmocka_unit_test(replay),
       cmocka_unit_test(renewal),
       cmocka_unit_test(modes),
+      cmocka_unit_test(detection),
+      cmocka_unit_test(detection_catreplay2),
       cmocka_unit_test(mode_switch_while_deciding),
       cmocka_unit_test(action_parameters),
       cmocka_unit_test(bad_input),
