@@ -1,11 +1,12 @@
 /*
  * The CBOR cursor of cbor_reader.h over libcbor's streaming decoder (cbor_stream_decode): each
  * call decodes one head and reports it through a callback into the item being filled, so nothing
- * is allocated. Heads whose argument sits in the initial byte (small integers, short strings and
- * containers, one-byte tags: most heads of a token) take an inline fast path; libcbor decodes
- * the rest (multi-byte arguments, indefinite lengths, floats, simple values, reserved values).
- * The fast path also covers the one-byte heads of tags 6..20, which libcbor 0.8 refuses as
- * unassigned although COSE needs them (17 COSE_Mac0, 18 COSE_Sign1).
+ * is allocated. Definite heads of integers, strings, containers and tags (every head of a
+ * token but floats and simple values) take an inline fast path that reads the argument from the
+ * initial byte or the 1, 2, 4 or 8 bytes after it; libcbor decodes the rest (indefinite
+ * lengths, floats, simple values, reserved values). The fast path also covers the heads of
+ * tags 6..20, which libcbor 0.8 refuses as unassigned although COSE needs them (17 COSE_Mac0,
+ * 18 COSE_Sign1).
  */
 #include "token/cbor_reader.h"
 
@@ -116,20 +117,33 @@ int wd_cbor_next(wd_cbor_reader_t *rd, wd_cbor_item_t *it) {
   it->u = 0;
   it->head = rd->p;
   uint8_t b = *rd->p, major = b >> 5, ai = b & 0x1f;
-  if (ai < 24 && major != 7) {
-    /* Fast path: the argument is in the initial byte (most heads of a token). */
+  if (ai < 28 && major != 7) {
+    /* Fast path: definite heads with the argument in the initial byte or the 1, 2, 4 or 8
+     * bytes after it (every head of a token but floats and simple values). */
     static const wd_cbor_kind_t kinds[7] = {WD_CBOR_UINT, WD_CBOR_NEGINT, WD_CBOR_BYTES,
                                             WD_CBOR_TEXT, WD_CBOR_ARRAY, WD_CBOR_MAP, WD_CBOR_TAG};
+    uint64_t arg = ai;
+    size_t hl = 1;
+    if (ai >= 24) {
+      size_t n = (size_t)1 << (ai - 24);
+      if ((size_t)(rd->end - rd->p) < 1 + n)
+        return WD_EMALFORMED;
+      arg = 0;
+      for (size_t i = 1; i <= n; i++)
+        arg = arg << 8 | rd->p[i];
+      hl = 1 + n;
+    }
     it->kind = kinds[major];
-    it->u = ai;
-    rd->p++;
+    it->u = arg;
+    rd->p += hl;
+    uint64_t left = (uint64_t)(rd->end - rd->p);
     if (major == 2 || major == 3) {
-      if ((size_t)(rd->end - rd->p) < ai)
+      if (left < arg)
         return WD_EMALFORMED;
       it->data = rd->p;
-      rd->p += ai;
-    } else if ((major == 4 && ai > rd->end - rd->p) || (major == 5 && 2 * ai > rd->end - rd->p)) {
-      return WD_EMALFORMED;
+      rd->p += arg;
+    } else if ((major == 4 && arg > left) || (major == 5 && arg > left / 2)) {
+      return WD_EMALFORMED; /* every element takes at least one byte */
     }
     return 0;
   }
