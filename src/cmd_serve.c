@@ -220,6 +220,7 @@ static void srv_free(srv_t *s) {
       wd_verifier_destroy(l->verifier);
     if (l->viewer_verifier)
       wd_verifier_destroy(l->viewer_verifier);
+    free(l->geo_cache);
     declog_ring_destroy(l->declog);
   }
   free(s->loops);

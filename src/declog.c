@@ -119,10 +119,8 @@ size_t declog_ring_drain(declog_ring_t *r, void (*fn)(const char *p, size_t n, v
 void declog_format(jw_t *w, const wd_decision_t *d, const declog_entry_t *e) {
   const wd_identity_t *id = &d->token.id;
   jw_obj(w);
-  char ts[32];
-  int tn = snprintf(ts, sizeof ts, "%.6f", e->ts);
   jw_key(w, "ts");
-  jw_raw_value(w, ts, (size_t)tn);
+  jw_fixed(w, e->ts > 0 ? (unsigned long long)(e->ts * 1e6 + 0.5) : 0, 6);
   jw_kstr(w, "route", e->route);
   jw_key(w, "policy");
   jw_str(w, d->policy ? d->policy->name : NULL);
@@ -193,10 +191,8 @@ void declog_format(jw_t *w, const wd_decision_t *d, const declog_entry_t *e) {
   }
   if (d->ban_token)
     jw_kbool(w, "auto_ban", 1);
-  char lat[32];
-  int ln = snprintf(lat, sizeof lat, "%.3f", (double)e->latency_ns / 1000.0);
   jw_key(w, "latency_us");
-  jw_raw_value(w, lat, (size_t)ln);
+  jw_fixed(w, e->latency_ns, 3);
   jw_obj_end(w);
   jw_raw(w, "\n", 1);
 }

@@ -222,18 +222,52 @@ void jw_str_max(jw_t *w, const char *s, size_t max) {
   jw_strn(w, s, n);
 }
 
+size_t jw_fmt_uint(char *b, unsigned long long v) {
+  char t[20];
+  size_t n = 0;
+  do {
+    t[n++] = (char)('0' + v % 10);
+    v /= 10;
+  } while (v);
+  for (size_t i = 0; i < n; i++)
+    b[i] = t[n - 1 - i];
+  return n;
+}
+
 void jw_int(jw_t *w, long long v) {
   char b[24];
-  int k = snprintf(b, sizeof b, "%lld", v);
+  size_t k = 0;
+  if (v < 0)
+    b[k++] = '-';
+  k += jw_fmt_uint(b + k, v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v);
   before(w);
-  jw_raw(w, b, (size_t)k);
+  jw_raw(w, b, k);
 }
 
 void jw_uint(jw_t *w, unsigned long long v) {
   char b[24];
-  int k = snprintf(b, sizeof b, "%llu", v);
+  size_t k = jw_fmt_uint(b, v);
   before(w);
-  jw_raw(w, b, (size_t)k);
+  jw_raw(w, b, k);
+}
+
+void jw_fixed(jw_t *w, unsigned long long v, unsigned decimals) {
+  static const unsigned long long pow10[] = {1, 10, 100, 1000, 10000, 100000, 1000000};
+  if (decimals > 6)
+    decimals = 6;
+  char b[32];
+  size_t k = jw_fmt_uint(b, v / pow10[decimals]);
+  if (decimals) {
+    b[k++] = '.';
+    unsigned long long frac = v % pow10[decimals];
+    for (unsigned i = decimals; i-- > 0;) {
+      b[k + i] = (char)('0' + frac % 10);
+      frac /= 10;
+    }
+    k += decimals;
+  }
+  before(w);
+  jw_raw(w, b, k);
 }
 
 void jw_double(jw_t *w, double v) {

@@ -44,6 +44,11 @@ void jw_str_max(jw_t *w, const char *s, size_t max);
 void jw_int(jw_t *w, long long v);
 void jw_uint(jw_t *w, unsigned long long v);
 void jw_double(jw_t *w, double v);
+/* v / 10^decimals written with exactly `decimals` decimals (0..6): jw_fixed(w, 1500, 3) is
+ * 1.500. Integer formatting only: cheap on the hot path. */
+void jw_fixed(jw_t *w, unsigned long long v, unsigned decimals);
+/* Decimal digits of v into b (at least 20 bytes), no NUL; returns the length. */
+size_t jw_fmt_uint(char *b, unsigned long long v);
 void jw_bool(jw_t *w, int v);
 void jw_null(jw_t *w);
 /* Already-valid JSON text as one value (a log record kept as JSON). */

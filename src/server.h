@@ -60,6 +60,7 @@ typedef struct loop {
   uint64_t rng;                             /* xorshift state for log sampling */
   int stopping;
   int started;
+  struct geo_slot *geo_cache;               /* GEO_CACHE_SLOTS recent lookups (api_decide.c) */
   char recent_bans[8][WD_ID_MAX];           /* tokens this thread auto-banned lately */
   unsigned recent_next;
   h2o_linklist_t conns;                     /* open connections (http.c) */

@@ -15,6 +15,7 @@
 #define WRITER_TICK_MS 5
 #define EXPIRE_EVERY_S 60
 #define TRACKER_EXPIRE_EVERY_S 5
+#define CASES_FLUSH_MS 1000
 
 struct writer {
   srv_t *srv;
@@ -28,6 +29,7 @@ struct writer {
   wd_banlist_t *bans;
   wd_banlist_t *allow;
   wd_cases_t *cases;
+  double cases_flushed_ms;
   wd_replay_t *replay;
   wd_decider_t *decider;
 };
@@ -228,8 +230,14 @@ static void do_bans(writer_t *w, ban_op_t *list) {
   }
 }
 
+/* Case updates are coalesced: a case hit by every request of a suspect token is written at
+ * most once a second (verdicts are written at once, by settle_case). */
 static void do_cases(writer_t *w) {
-  if (w->cases && wd_cases_flush(w->cases, now_s()) < 0)
+  double now = mono_ms();
+  if (!w->cases || now - w->cases_flushed_ms < CASES_FLUSH_MS)
+    return;
+  w->cases_flushed_ms = now;
+  if (wd_cases_flush(w->cases, now_s()) < 0)
     metrics_shared_add(&w->srv->gm.case_errors, 1);
 }
 

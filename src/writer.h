@@ -8,7 +8,7 @@
  *     wd_banlist_apply per list and round (group commit), case verdicts recorded, and each
  *     submission is sent back to the loop thread that made it, which only then answers the
  *     client (201: the ban is durable);
- *   - changed review cases are flushed (wd_cases_flush);
+ *   - changed review cases are flushed (wd_cases_flush), at most once a second;
  *   - queued replay entries are flushed (wd_replay_flush);
  *   - every loop thread's decision-log ring is drained into the log file;
  *   - expired bans are purged once a minute.

@@ -22,6 +22,14 @@
 static inline unsigned dt_fp_country(uint32_t fp) { return fp >> DT_FP_COUNTRY_SHIFT; }
 static inline int dt_fp_family(uint32_t fp) { return fp & DT_FP_V6 ? 6 : 4; }
 
+/* A network whose ASN nobody knows is put in a stand-in "ASN" named after its coarse prefix
+ * (IPv4 /16, IPv6 /32), so that without geo data distinct operators still count apart while
+ * one operator's neighbouring prefixes cluster as they would under their real ASN. Stand-ins
+ * use the private-use range, which never appears in public routing data, and are never shown
+ * or counted as known ASNs. */
+#define DT_PSEUDO_ASN 4200000000u
+static inline int dt_asn_known(uint32_t asn) { return asn && asn < DT_PSEUDO_ASN; }
+
 /* Country codes packed in 10 bits: 1 + 26 * (c0 - 'A') + (c1 - 'A'); 0 unknown. */
 unsigned wd__dt_country_pack(const char *cc);
 void wd__dt_country_unpack(unsigned v, char out[3]);

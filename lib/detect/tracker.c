@@ -919,6 +919,16 @@ static void prepare(wd_tracker_t *t, const wd_observation_t *o, size_t klen, obs
   ob->now_s = (uint32_t)(o->now_ms / 1000);
   ob->asn = o->geo ? o->geo->asn : 0;
   prefix_of(t, o, ob);
+  if (!ob->asn || ob->asn >= DT_PSEUDO_ASN) {
+    uint8_t coarse[5] = {(uint8_t)(ob->fp & DT_FP_V6 ? 6 : 4), ob->prefix[0], ob->prefix[1],
+                         0, 0};
+    if (ob->fp & DT_FP_V6) {
+      coarse[3] = ob->prefix[2];
+      coarse[4] = ob->prefix[3];
+    }
+    ob->asn = DT_PSEUDO_ASN + (uint32_t)(wd__hash64(t->seed_net, coarse, sizeof coarse) %
+                                         (UINT32_MAX - DT_PSEUDO_ASN));
+  }
   ob->lat = ob->lon = DT_NOWHERE;
   if (o->geo && !isnan(o->geo->lat) && !isnan(o->geo->lon)) {
     ob->lat = wd__dt_lat_pack(o->geo->lat);
@@ -1079,6 +1089,8 @@ int wd_tracker_get(wd_tracker_t *t, const char *key, int64_t now_ms, wd_detect_e
     uint32_t fp = d ? d->net[k].fp : e.u.net[k].fp;
     nw->family = dt_fp_family(fp);
     nw->asn = d ? d->net[k].asn : e.u.net[k].asn;
+    if (!dt_asn_known(nw->asn))
+      nw->asn = 0;
     wd__dt_country_unpack(dt_fp_country(fp), nw->country);
     nw->first = (int64_t)e.base + (d ? d->net[k].first : e.u.net[k].first);
     nw->last = (int64_t)e.base + (d ? d->net[k].last : e.u.net[k].last);

@@ -233,7 +233,7 @@ static unsigned at_once(const dt_view_t *v, unsigned mask, int32_t from, int32_t
   return best;
 }
 
-/* Clusters: indices of v->net grouped by ASN (0: the unknown cluster). Returns how many, with
+/* Clusters: indices of v->net grouped by ASN (a stand-in for an unknown one, see internal.h). Returns how many, with
  * the member bits of each in masks[]. */
 static size_t clusters(const dt_view_t *v, unsigned mask, unsigned masks[DT_NETS]) {
   size_t n = 0;
@@ -271,14 +271,42 @@ static unsigned popcount(unsigned x) {
 /* Round a non-negative value to the nearest integer. */
 static unsigned round_u(double x) { return x > 0 ? (unsigned)(x + 0.5) : 0; }
 
+/* The ASN of cluster k: a stand-in one (unknown ASN) holds one family only (internal.h). */
+static uint32_t cluster_asn(const dt_view_t *v, unsigned mask) {
+  for (size_t i = 0; i < v->n; i++)
+    if (mask >> i & 1)
+      return v->net[i].asn;
+  return 0;
+}
+
+/* Sum per-cluster figures: clusters of known ASNs add up; those of unknown ASNs add up per
+ * family and the larger family counts, so a dual-stack client on unknown networks is one. */
+typedef struct tally {
+  unsigned known, unknown4, unknown6;
+} tally_t;
+
+static void tally_add(tally_t *t, const dt_view_t *v, unsigned mask, unsigned n) {
+  if (dt_asn_known(cluster_asn(v, mask)))
+    t->known += n;
+  else if (family_mask(v, mask, 6))
+    t->unknown6 += n;
+  else
+    t->unknown4 += n;
+}
+
+static unsigned tally_sum(const tally_t *t) {
+  return t->known + (t->unknown4 > t->unknown6 ? t->unknown4 : t->unknown6);
+}
+
 unsigned wd__detect_clients(const dt_view_t *v, unsigned mask) {
-  unsigned masks[DT_NETS], total = 0;
+  unsigned masks[DT_NETS];
+  tally_t t = {0, 0, 0};
   size_t nc = clusters(v, mask, masks);
   for (size_t k = 0; k < nc; k++) {
     unsigned n4 = popcount(family_mask(v, masks[k], 4)), n6 = popcount(family_mask(v, masks[k], 6));
-    total += n4 > n6 ? n4 : n6;
+    tally_add(&t, v, masks[k], n4 > n6 ? n4 : n6);
   }
-  return total;
+  return tally_sum(&t);
 }
 
 static unsigned distinct_countries(const dt_view_t *v, unsigned mask) {
@@ -332,7 +360,7 @@ static void count(const dt_view_t *v, unsigned by_rate, int32_t from, int32_t gr
   if (v->n <= 1 && v->nsegs == 0) {
     /* one network (most tokens): nothing to cluster */
     out->networks = out->clients = (unsigned)v->n;
-    out->asns = v->n && v->net[0].asn ? 1 : 0;
+    out->asns = v->n && dt_asn_known(v->net[0].asn) ? 1 : 0;
     out->countries = out->countries_at_once = v->n && dt_fp_country(v->net[0].fp) ? 1 : 0;
     out->concurrent = v->n && v->net[0].last >= v->now - 3 * grace ? 1 : 0;
     out->same_segment = 0;
@@ -342,15 +370,17 @@ static void count(const dt_view_t *v, unsigned by_rate, int32_t from, int32_t gr
   unsigned all = (1u << v->n) - 1, masks[DT_NETS];
   size_t nc = clusters(v, all, masks);
   out->networks = out->asns = 0;
+  tally_t nets = {0, 0, 0};
   for (size_t k = 0; k < nc; k++) {
     unsigned cl = cluster_at_once(v, masks[k], from, grace);
-    out->networks += 1 + (cl - 1 < by_rate - 1 ? cl - 1 : by_rate - 1);
+    tally_add(&nets, v, masks[k], 1 + (cl - 1 < by_rate - 1 ? cl - 1 : by_rate - 1));
     for (size_t i = 0; i < v->n; i++)
-      if ((masks[k] >> i & 1) && v->net[i].asn) {
+      if ((masks[k] >> i & 1) && dt_asn_known(v->net[i].asn)) {
         out->asns++;
         break;
       }
   }
+  out->networks = tally_sum(&nets);
   /* networks beyond those kept (v->over) count as prefixes and clients only: whether they were
    * in use at once is not known, and counting them would make a fast-rotating carrier many */
   out->clients = wd__detect_clients(v, all) + v->over;
@@ -363,20 +393,22 @@ static void count(const dt_view_t *v, unsigned by_rate, int32_t from, int32_t gr
     if (v->net[i].last >= v->now - 3 * grace)
       recent |= 1u << i;
   nc = clusters(v, recent, masks);
-  out->concurrent = 0;
+  tally_t conc = {0, 0, 0};
   for (size_t k = 0; k < nc; k++) {
     unsigned n = wd__detect_clients(v, masks[k]);
-    out->concurrent += n < by_rate ? n : by_rate;
+    tally_add(&conc, v, masks[k], n < by_rate ? n : by_rate);
   }
+  out->concurrent = tally_sum(&conc);
 
   /* same segment: networks of different clusters, and of one cluster those in use at once
    * (a carrier's next address fetching what the previous one did is one viewer) */
   out->same_segment = 0;
   for (size_t s = 0; s < v->nsegs; s++) {
-    unsigned k = 0;
+    tally_t seg = {0, 0, 0};
     nc = clusters(v, v->seg_nets[s], masks);
     for (size_t j = 0; j < nc; j++)
-      k += cluster_at_once(v, masks[j], from, grace);
+      tally_add(&seg, v, masks[j], cluster_at_once(v, masks[j], from, grace));
+    unsigned k = tally_sum(&seg);
     if (k > out->same_segment)
       out->same_segment = k;
   }

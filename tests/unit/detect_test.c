@@ -559,6 +559,40 @@ static void dual_stack(void **state) {
   }
 }
 
+/* Without any ASN data networks still count: six operators (distinct /16s) at once are shared,
+ * while one operator moving a viewer across its /24s (one /16) is not. */
+static void unknown_asn(void **state) {
+  (void)state;
+  wd_tracker_t *t = mk(NULL);
+  wd_verdict_t v;
+  wd_verdict_level_t worst = WD_VERDICT_OK;
+  for (int s = 0; s < 60; s += 2) {
+    char ip[32];
+    snprintf(ip, sizeof ip, "%d.%d.%d.9", 20 + (s / 2) % 6, 40 + (s / 2) % 6, s);
+    net_t n = {ip, 0, "", 0, 0, NULL};
+    v = see(t, "pirated", T0 + S(s), &n, "/live/s.ts");
+    if (v.level > worst)
+      worst = v.level;
+  }
+  assert_int_equal(worst, WD_VERDICT_SHARED);
+  assert_int_equal(v.asns, 0); /* stand-ins are never shown as ASNs */
+  wd_detect_evidence_t ev;
+  assert_int_equal(wd_tracker_get(t, "pirated", T0 + S(60), &ev), 0);
+  for (size_t i = 0; i < ev.nnetworks; i++)
+    assert_int_equal(ev.networks[i].asn, 0);
+  worst = WD_VERDICT_OK;
+  for (int s = 0; s < 180; s += 3) {
+    char ip[32];
+    snprintf(ip, sizeof ip, "100.71.%d.%d", s / 15, 1 + s % 200);
+    net_t n = {ip, 0, "", 0, 0, NULL};
+    v = see(t, "carrier", T0 + S(s), &n, s % 6 ? "/live/s.ts" : NULL);
+    if (v.level > worst)
+      worst = v.level;
+  }
+  assert_int_equal(worst, WD_VERDICT_OK);
+  wd_tracker_destroy(t);
+}
+
 static void wifi_to_mobile_handover(void **state) {
   (void)state;
   const net_t wifi = {"203.0.113.10", 3301, "SE", 59.33, 18.07, "Stockholm"};
@@ -1068,6 +1102,7 @@ int main(void) {
       cmocka_unit_test(travel_impossible),
       cmocka_unit_test(carrier_rotation),
       cmocka_unit_test(dual_stack),
+      cmocka_unit_test(unknown_asn),
       cmocka_unit_test(wifi_to_mobile_handover),
       cmocka_unit_test(household_behind_one_address),
       cmocka_unit_test(casting_to_a_tv),
