@@ -19,9 +19,10 @@ static void usage(FILE *f) {
           "  token verify    verify a token against a request\n"
           "  token inspect   decode a token of any supported format without verifying\n"
           "  serve           run the decision service (HTTP API, nginx auth_request, token API)\n"
+          "  analyze         find shared tokens in existing CDN logs (nginx, CloudFront, Warden)\n"
           "  version         print the version\n"
           "\n"
-          "Run 'warden token --help' or 'warden serve --help' for their options.\n");
+          "Run 'warden <command> --help' for its options.\n");
 }
 
 char *cli_read_file(const char *path, size_t max, size_t *len) {
@@ -77,6 +78,8 @@ int main(int argc, char **argv) {
     return cmd_token(argc - 1, argv + 1);
   if (strcmp(cmd, "serve") == 0)
     return cmd_serve(argc - 1, argv + 1);
+  if (strcmp(cmd, "analyze") == 0)
+    return cmd_analyze(argc - 1, argv + 1);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("warden %s\n", WARDEN_VERSION);
     return WD_EXIT_OK;
@@ -85,6 +88,6 @@ int main(int argc, char **argv) {
     usage(stdout);
     return WD_EXIT_OK;
   }
-  fprintf(stderr, "warden: unknown command '%s' (expected token, serve, version or help)\n", cmd);
+  fprintf(stderr, "warden: unknown command '%s' (expected token, serve, analyze, version or help)\n", cmd);
   return WD_EXIT_USAGE;
 }

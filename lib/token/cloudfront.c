@@ -120,16 +120,6 @@ static void sb_json_str(sb_t *b, const char *s, size_t n) {
 
 /* ---------------------------------------------------------------- small helpers */
 
-static int hexval(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 /* 1 when s[0..n) is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF). */
 static int utf8_valid(const unsigned char *s, size_t n) {
   size_t i = 0;
@@ -208,9 +198,9 @@ static long decode_uri_component(const char *s, size_t n, char *out) {
       out[o++] = s[i];
       continue;
     }
-    if (i + 2 >= n || hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+    if (i + 2 >= n || wd_hex_digit(s[i + 1]) < 0 || wd_hex_digit(s[i + 2]) < 0)
       return -1;
-    unsigned b = (unsigned)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
+    unsigned b = (unsigned)(wd_hex_digit(s[i + 1]) << 4 | wd_hex_digit(s[i + 2]));
     i += 2;
     if (b < 0x80) {
       out[o++] = (char)b;
@@ -227,9 +217,9 @@ static long decode_uri_component(const char *s, size_t n, char *out) {
       return -1;
     unsigned char seq[4] = {(unsigned char)b};
     for (size_t k = 1; k < len; k++) {
-      if (i + 3 >= n || s[i + 1] != '%' || hexval(s[i + 2]) < 0 || hexval(s[i + 3]) < 0)
+      if (i + 3 >= n || s[i + 1] != '%' || wd_hex_digit(s[i + 2]) < 0 || wd_hex_digit(s[i + 3]) < 0)
         return -1;
-      seq[k] = (unsigned char)(hexval(s[i + 2]) << 4 | hexval(s[i + 3]));
+      seq[k] = (unsigned char)(wd_hex_digit(s[i + 2]) << 4 | wd_hex_digit(s[i + 3]));
       i += 3;
     }
     if (!utf8_valid(seq, len))
@@ -260,8 +250,8 @@ static void encode_path_segment(sb_t *b, const char *s, size_t n) {
 static void encode_query_component(sb_t *b, const char *s, size_t n) {
   for (size_t i = 0; i < n; i++) {
     unsigned char c = (unsigned char)s[i];
-    if (c == '%' && i + 2 < n && hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-      sb_pct(b, (unsigned char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2])));
+    if (c == '%' && i + 2 < n && wd_hex_digit(s[i + 1]) >= 0 && wd_hex_digit(s[i + 2]) >= 0) {
+      sb_pct(b, (unsigned char)(wd_hex_digit(s[i + 1]) << 4 | wd_hex_digit(s[i + 2])));
       i += 2;
     } else if (c == '+') {
       sb_putc(b, '+');

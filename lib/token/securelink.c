@@ -37,16 +37,6 @@
 
 /* ---- $uri: decoded, normalised path ------------------------------------------------------ */
 
-static int hexdig(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 long wd__path_normalize(const char *path, size_t n, char *out, size_t cap) {
   size_t o = 0;
   if (cap < 2)
@@ -63,7 +53,7 @@ long wd__path_normalize(const char *path, size_t n, char *out, size_t cap) {
     if (c == '%') {
       if (i + 2 >= n)
         return WD_EMALFORMED;
-      int h = hexdig(path[i + 1]), l = hexdig(path[i + 2]);
+      int h = wd_hex_digit(path[i + 1]), l = wd_hex_digit(path[i + 2]);
       if (h < 0 || l < 0)
         return WD_EMALFORMED;
       c = (char)(h << 4 | l);

@@ -26,6 +26,17 @@ int wd_b64_decode(const char *in, size_t n, uint8_t *out, size_t cap, size_t *ou
 /* Upper bound of the decoded size of n characters. */
 static inline size_t wd_b64_dec_max(size_t n) { return (n / 4 + 1) * 3; }
 
+/* The value of one hex digit (either case), -1 for any other character. */
+static inline int wd_hex_digit(char c) {
+  if (c >= '0' && c <= '9')
+    return c - '0';
+  if (c >= 'a' && c <= 'f')
+    return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F')
+    return c - 'A' + 10;
+  return -1;
+}
+
 /* Lowercase hex; out needs 2n+1 bytes. */
 void wd_hex_encode(const uint8_t *in, size_t n, char *out);
 /* Decode hex (either case, even length); WD_EMALFORMED / WD_ETOOBIG. */

@@ -1,5 +1,6 @@
 /* URL, query, cookie and header helpers over borrowed strings; see url.h. */
 #include "util/url.h"
+#include "util/codec.h"
 
 #include <string.h>
 #include <strings.h>
@@ -104,16 +105,6 @@ int wd_cookie_find(const char *cookies, const char *name, wd_span_t *val) {
   return WD_ENOTOKEN;
 }
 
-static int hexv(char c) {
-  if (c >= '0' && c <= '9')
-    return c - '0';
-  if (c >= 'a' && c <= 'f')
-    return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F')
-    return c - 'A' + 10;
-  return -1;
-}
-
 long wd_pct_decode(const char *in, size_t n, char *out, size_t cap, int plus_space) {
   size_t o = 0;
   for (size_t i = 0; i < n; i++) {
@@ -121,7 +112,7 @@ long wd_pct_decode(const char *in, size_t n, char *out, size_t cap, int plus_spa
     if (c == '%') {
       if (i + 2 >= n)
         return -1;
-      int h = hexv(in[i + 1]), l = hexv(in[i + 2]);
+      int h = wd_hex_digit(in[i + 1]), l = wd_hex_digit(in[i + 2]);
       if (h < 0 || l < 0)
         return -1;
       c = (char)(h << 4 | l);
