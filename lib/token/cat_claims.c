@@ -1526,10 +1526,17 @@ static void fill_identity(wd_cat_check_t *c, const claim_set_t *s, wd_result_t *
         }
         char txt[64];
         wd_ip_format(&ip, txt, sizeof txt);
-        if (plen >= 0 && strlen(txt) + 5 < sizeof id->ip)
-          sprintf(id->ip + strlen(strcpy(id->ip, txt)), "/%d", plen);
-        else
-          wd__copy_field(id->ip, sizeof id->ip, txt, strlen(txt));
+        size_t tl = strlen(txt);
+        if (plen >= 0 && plen <= 128 && tl + 5 < sizeof txt) {
+          txt[tl++] = '/';
+          if (plen >= 100)
+            txt[tl++] = (char)('0' + plen / 100);
+          if (plen >= 10)
+            txt[tl++] = (char)('0' + plen / 10 % 10);
+          txt[tl++] = (char)('0' + plen % 10);
+          txt[tl] = '\0';
+        }
+        wd__copy_field(id->ip, sizeof id->ip, txt, tl);
         break;
       }
       if (wd_cbor_skip(&rd, &el, 1))

@@ -83,6 +83,19 @@ int wd_ip_in_prefix(const wd_ip_t *ip, int family, const uint8_t *prefix, size_t
 }
 
 void wd_ip_format(const wd_ip_t *ip, char *out, size_t cap) {
+  if (ip->family == 4 && cap >= 16) { /* dotted quad without inet_ntop's sprintf */
+    size_t k = 0;
+    for (int i = 0; i < 4; i++) {
+      unsigned v = ip->a[i];
+      if (v >= 100)
+        out[k++] = (char)('0' + v / 100);
+      if (v >= 10)
+        out[k++] = (char)('0' + v / 10 % 10);
+      out[k++] = (char)('0' + v % 10);
+      out[k++] = i < 3 ? '.' : '\0';
+    }
+    return;
+  }
   if (!inet_ntop(ip->family == 4 ? AF_INET : AF_INET6, ip->a, out, (socklen_t)cap) && cap)
     out[0] = '\0';
 }
