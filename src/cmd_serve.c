@@ -81,26 +81,6 @@ static void random_hex(char *out, size_t bytes) {
   memset(b, 0, sizeof b);
 }
 
-static int mkdirs(const char *path) {
-  char buf[4096];
-  size_t n = strlen(path);
-  if (n == 0 || n >= sizeof buf) {
-    errno = ENAMETOOLONG;
-    return -1;
-  }
-  memcpy(buf, path, n + 1);
-  for (size_t i = 1; i <= n; i++) {
-    if (buf[i] == '/' || buf[i] == '\0') {
-      char c = buf[i];
-      buf[i] = '\0';
-      if (mkdir(buf, 0750) && errno != EEXIST)
-        return -1;
-      buf[i] = c;
-    }
-  }
-  return 0;
-}
-
 static int has_scheme_key(const conf_t *c, wd_scheme_t s) {
   for (size_t i = 0; i < c->nkeys; i++)
     if (c->keys[i].scheme == s)
@@ -383,7 +363,7 @@ int cmd_serve(int argc, char **argv) {
   s->have_admin = hl == 32;
   memset(generated, 0, sizeof generated);
 
-  if (mkdirs(c->data_dir)) {
+  if (cli_mkdirs(c->data_dir)) {
     fprintf(stderr, "warden: cannot create the data directory %s: %s\n", c->data_dir,
             strerror(errno));
     goto out;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "cli.h"
 #include "warden/warden.h"
@@ -20,9 +21,42 @@ static void usage(FILE *f) {
           "  token inspect   decode a token of any supported format without verifying\n"
           "  serve           run the decision service (HTTP API, nginx auth_request, token API)\n"
           "  analyze         find shared tokens in existing CDN logs (nginx, CloudFront, Warden)\n"
+          "  sim             labelled traffic of a live event, to files or to warden serve\n"
           "  version         print the version\n"
           "\n"
           "Run 'warden <command> --help' for its options.\n");
+}
+
+int cli_mkdirs(const char *path) {
+  char buf[4096];
+  size_t n = strlen(path);
+  if (n == 0 || n >= sizeof buf) {
+    errno = ENAMETOOLONG;
+    return -1;
+  }
+  memcpy(buf, path, n + 1);
+  for (size_t i = 1; i <= n; i++) {
+    if (buf[i] == '/' || buf[i] == '\0') {
+      char c = buf[i];
+      buf[i] = '\0';
+      if (mkdir(buf, 0750) && errno != EEXIST)
+        return -1;
+      buf[i] = c;
+    }
+  }
+  return 0;
+}
+
+int64_t cli_unix_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t cli_mono_us(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 char *cli_read_file(const char *path, size_t max, size_t *len) {
@@ -80,6 +114,8 @@ int main(int argc, char **argv) {
     return cmd_serve(argc - 1, argv + 1);
   if (strcmp(cmd, "analyze") == 0)
     return cmd_analyze(argc - 1, argv + 1);
+  if (strcmp(cmd, "sim") == 0)
+    return cmd_sim(argc - 1, argv + 1);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("warden %s\n", WARDEN_VERSION);
     return WD_EXIT_OK;
@@ -88,6 +124,6 @@ int main(int argc, char **argv) {
     usage(stdout);
     return WD_EXIT_OK;
   }
-  fprintf(stderr, "warden: unknown command '%s' (expected token, serve, analyze, version or help)\n", cmd);
+  fprintf(stderr, "warden: unknown command '%s' (expected token, serve, analyze, sim, version or help)\n", cmd);
   return WD_EXIT_USAGE;
 }
