@@ -1,6 +1,7 @@
 /*
- * The ban-list and allow-list admin API (Authorization: Bearer <admin token> on every call).
- * Both lists have the same structure (wd_banlist_t) and the same API, under /v1/bans and
+ * The ban-list and allow-list admin API (the bearer admin token, or a console session: viewers
+ * read, moderators change; see console.h). Both lists have the same structure (wd_banlist_t)
+ * and the same API, under /v1/bans and
  * /v1/allow (an allow-list entry exempts a reviewed viewer from cases and sharing detection):
  *   POST   /v1/bans                    {"type","value","ttl"|"until","reason","evidence"} or a
  *                                      list of them (at most 1000): 201 once committed
@@ -8,7 +9,10 @@
  *   GET    /v1/bans?type=&prefix=&after=&limit=   a page of bans, "next" is the cursor
  *   GET    /v1/bans/<type>/<value>     one ban
  *   DELETE /v1/bans?type=&value=[&reason=]  or  /v1/bans/<type>/<value>: lift (404 when absent)
- *   GET    /v1/audit?limit=&list=      the audit log of bans (or list=allow), newest first
+ *   GET    /v1/audit?limit=&list=[&type=&value=]   the change log of bans (or list=allow),
+ *                                      newest first; with type and value only that entry's
+ *   GET    /v1/audit?list=actions[&actor=&action=&q=&since=&before=&limit=]   the audit trail
+ *                                      (people and the detector), newest first, "next" cursor
  *
  * Changes go to the writer thread and the client is answered only when the writer has
  * committed them (wd_banlist_apply returned: the change survives kill -9). The request may go
@@ -22,6 +26,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "console.h"
 #include "http.h"
 #include "request.h"
 #include "util/url.h"
@@ -268,7 +273,7 @@ json_t *admin_request_info(h2o_req_t *req, const conf_t *conf) {
   return ri;
 }
 
-static void post_bans(loop_t *l, h2o_req_t *req, list_kind_t list) {
+static void post_bans(loop_t *l, h2o_req_t *req, list_kind_t list, const principal_t *who) {
   const list_desc_t *ld = &lists[list];
   size_t n;
   const char *body = http_body(req, &n);
@@ -295,12 +300,12 @@ static void post_bans(loop_t *l, h2o_req_t *req, list_kind_t list) {
   }
   op->kind = many ? OP_ADD_MANY : OP_ADD_ONE;
   op->list = list;
-  json_t *ri = admin_request_info(req, l->srv->conf);
+  json_t *ri = console_request_info(req, who);
   int64_t now = (int64_t)time(NULL);
   for (size_t i = 0; i < count; i++) {
     char msg[256];
     const char *bad = parse_ban(many ? json_array_get(root, i) : root, &op->changes[i], now, msg,
-                                sizeof msg, "admin", ri);
+                                sizeof msg, who->name, ri);
     if (bad) {
       json_decref(ri);
       json_decref(root);
@@ -314,6 +319,7 @@ static void post_bans(loop_t *l, h2o_req_t *req, list_kind_t list) {
   }
   json_decref(ri);
   json_decref(root);
+  console_stamp(op, who);
   ban_op_submit(l, req, op, ld->route);
 }
 
@@ -440,7 +446,7 @@ static void get_bans(loop_t *l, h2o_req_t *req, list_kind_t list, const char *re
 }
 
 static void delete_ban(loop_t *l, h2o_req_t *req, list_kind_t list, const char *rest,
-                       size_t restlen) {
+                       size_t restlen, const principal_t *who) {
   const list_desc_t *ld = &lists[list];
   char *type = NULL, *value = NULL, *reason = NULL;
   wd_ban_type_t t;
@@ -481,38 +487,40 @@ static void delete_ban(loop_t *l, h2o_req_t *req, list_kind_t list, const char *
         *s = ' ';
     snprintf(c->ban.reason, sizeof c->ban.reason, "%s", reason);
   }
-  snprintf(c->ban.actor, sizeof c->ban.actor, "admin");
+  snprintf(c->ban.actor, sizeof c->ban.actor, "%s", who->name);
   json_t *e = json_object();
-  json_object_set_new(e, "request", admin_request_info(req, l->srv->conf));
+  json_object_set_new(e, "request", console_request_info(req, who));
   c->evidence = json_dumps(e, JSON_COMPACT);
   json_decref(e);
+  console_stamp(op, who);
   ban_op_submit(l, req, op, ld->route);
 }
 
 void api_bans(loop_t *l, h2o_req_t *req, list_kind_t list, const char *rest, size_t restlen) {
   const list_desc_t *ld = &lists[list];
   int sub = restlen > 1;
+  principal_t who;
   if (req_method_is(req, "POST", 4) && !sub) {
-    if (!http_admin_ok(req, ld->route))
+    if (!console_auth(req, ld->route, WD_ROLE_MODERATOR, &who))
       return;
     if (!srv_decider(l->srv)) {
       http_header(req, "Retry-After", "1");
       http_send_error(req, ld->route, 503, "loading", "the lists are still loading");
       return;
     }
-    post_bans(l, req, list);
+    post_bans(l, req, list, &who);
   } else if (req_method_is(req, "GET", 3) || req_method_is(req, "HEAD", 4)) {
-    if (http_admin_ok(req, ld->route))
+    if (console_auth(req, ld->route, WD_ROLE_VIEWER, &who))
       get_bans(l, req, list, rest, restlen);
   } else if (req_method_is(req, "DELETE", 6)) {
-    if (!http_admin_ok(req, ld->route))
+    if (!console_auth(req, ld->route, WD_ROLE_MODERATOR, &who))
       return;
     if (!srv_decider(l->srv)) {
       http_header(req, "Retry-After", "1");
       http_send_error(req, ld->route, 503, "loading", "the lists are still loading");
       return;
     }
-    delete_ban(l, req, list, rest, restlen);
+    delete_ban(l, req, list, rest, restlen, &who);
   } else {
     http_header(req, "Allow", sub ? "GET, DELETE" : "GET, POST, DELETE");
     http_send_error(req, ld->route, 405, "method_not_allowed", "use %s for this path",
@@ -522,32 +530,87 @@ void api_bans(loop_t *l, h2o_req_t *req, list_kind_t list, const char *rest, siz
 
 /* ---------------------------------------------------------------- audit */
 
+typedef struct audit_ctx {
+  jw_t *w;
+  const char *type, *value;   /* only records about this entry (list audits), or NULL */
+  long want, got;
+} audit_ctx_t;
+
 static int audit_one(const char *line, void *arg) {
-  jw_raw_value(arg, line, strlen(line));
-  return 0;
+  audit_ctx_t *ac = arg;
+  if (ac->value) {
+    json_t *o = json_loads(line, 0, NULL);
+    const char *t = json_string_value(json_object_get(o, "type"));
+    const char *v = json_string_value(json_object_get(o, "value"));
+    int same = t && v && !strcmp(t, ac->type) && !strcmp(v, ac->value);
+    json_decref(o);
+    if (!same)
+      return 0;
+  }
+  jw_raw_value(ac->w, line, strlen(line));
+  return ++ac->got >= ac->want ? 1 : 0;
+}
+
+/* GET /v1/audit?list=actions: the audit trail of people and the detector, with filters. */
+static void audit_actions(loop_t *l, h2o_req_t *req, long limit) {
+  wd_audit_t *a = atomic_load_explicit(&l->srv->audit, memory_order_acquire);
+  if (!a) {
+    http_header(req, "Retry-After", "1");
+    http_send_error(req, ROUTE_AUDIT, 503, "loading", "the audit trail is still loading");
+    return;
+  }
+  char *actor = NULL, *action = NULL, *q = NULL, *before = NULL, *since = NULL;
+  if (req_query_param(req, "actor", 64, &actor) < 0 ||
+      req_query_param(req, "action", 32, &action) < 0 || req_query_param(req, "q", 128, &q) < 0 ||
+      req_query_param(req, "before", 24, &before) < 0 ||
+      req_query_param(req, "since", 24, &since) < 0) {
+    http_send_error(req, ROUTE_AUDIT, 400, "bad_request",
+                    "malformed actor, action, q, before or since");
+    return;
+  }
+  char *bend = NULL, *send = NULL;
+  unsigned long long b = before && before[0] ? strtoull(before, &bend, 10) : 0;
+  long long si = since && since[0] ? strtoll(since, &send, 10) : 0;
+  if ((bend && (*bend || !b)) || (send && *send) || si < 0) {
+    http_send_error(req, ROUTE_AUDIT, 400, "bad_request",
+                    "'before' is a record's seq, 'since' a unix time");
+    return;
+  }
+  wd_audit_filter_t f = {.actor = actor, .action = action, .text = q, .since = si};
+  char buf[4096];
+  jw_t w;
+  jw_init(&w, buf, sizeof buf, 64u << 20);
+  jw_obj(&w);
+  jw_key(&w, "audit");
+  jw_arr(&w);
+  audit_ctx_t ac = {.w = &w, .want = limit};
+  uint64_t next = 0;
+  int rc = wd_audit_list(a, b, (size_t)limit, &f, audit_one, &ac, &next);
+  if (rc < 0) {
+    jw_free(&w);
+    http_send_error(req, ROUTE_AUDIT, 500, "storage", "%s", wd_strerror(rc));
+    return;
+  }
+  jw_arr_end(&w);
+  jw_key(&w, "next");
+  if (next)
+    jw_uint(&w, next);
+  else
+    jw_null(&w);
+  jw_obj_end(&w);
+  http_send_jw(req, ROUTE_AUDIT, 200, &w);
 }
 
 void api_audit(loop_t *l, h2o_req_t *req) {
-  if (!http_admin_ok(req, ROUTE_AUDIT))
+  if (!console_auth(req, ROUTE_AUDIT, WD_ROLE_VIEWER, NULL))
     return;
-  char *limits = NULL, *which = NULL;
+  char *limits = NULL, *which = NULL, *type = NULL, *value = NULL;
   long limit = PAGE_DEFAULT;
   if (req_query_param(req, "limit", 16, &limits) < 0 ||
-      req_query_param(req, "list", 16, &which) < 0) {
-    http_send_error(req, ROUTE_AUDIT, 400, "bad_request", "malformed 'limit' or 'list'");
-    return;
-  }
-  list_kind_t list = LIST_BANS;
-  if (which && !strcmp(which, "allow"))
-    list = LIST_ALLOW;
-  else if (which && strcmp(which, "bans")) {
-    http_send_error(req, ROUTE_AUDIT, 400, "bad_request", "'list' is bans (default) or allow");
-    return;
-  }
-  wd_banlist_t *bl = list_of(l->srv, list);
-  if (!bl) {
-    http_header(req, "Retry-After", "1");
-    http_send_error(req, ROUTE_AUDIT, 503, "loading", "the lists are still loading");
+      req_query_param(req, "list", 16, &which) < 0 || req_query_param(req, "type", 16, &type) < 0 ||
+      req_query_param(req, "value", WD_BAN_VALUE_MAX, &value) < 0) {
+    http_send_error(req, ROUTE_AUDIT, 400, "bad_request",
+                    "malformed 'limit', 'list', 'type' or 'value'");
     return;
   }
   if (limits) {
@@ -559,14 +622,45 @@ void api_audit(loop_t *l, h2o_req_t *req) {
       return;
     }
   }
+  if (which && !strcmp(which, "actions")) {
+    audit_actions(l, req, limit > WD_AUDIT_PAGE_MAX ? WD_AUDIT_PAGE_MAX : limit);
+    return;
+  }
+  list_kind_t list = LIST_BANS;
+  if (which && !strcmp(which, "allow"))
+    list = LIST_ALLOW;
+  else if (which && strcmp(which, "bans")) {
+    http_send_error(req, ROUTE_AUDIT, 400, "bad_request",
+                    "'list' is bans (default), allow or actions");
+    return;
+  }
+  wd_banlist_t *bl = list_of(l->srv, list);
+  if (!bl) {
+    http_header(req, "Retry-After", "1");
+    http_send_error(req, ROUTE_AUDIT, 503, "loading", "the lists are still loading");
+    return;
+  }
+  /* one entry's records: the value in its canonical form */
+  char canon[WD_BAN_VALUE_MAX];
+  wd_ban_type_t t = 0;
+  if ((type && type[0]) || (value && value[0])) {
+    if (!type || !value || wd_ban_type_parse(type, &t) || wd_ban_canonical(t, value, canon)) {
+      http_send_error(req, ROUTE_AUDIT, 400, "bad_request",
+                      "give 'type' (token, subject, ip, cidr) and a valid 'value' together");
+      return;
+    }
+  }
   char buf[4096];
   jw_t w;
   jw_init(&w, buf, sizeof buf, 256u << 20);
   jw_obj(&w);
   jw_key(&w, "audit");
   jw_arr(&w);
-  int rc = wd_banlist_audit(bl, (size_t)limit, audit_one, &w);
-  if (rc) {
+  audit_ctx_t ac = {.w = &w, .want = limit, .type = t ? wd_ban_type_name(t) : NULL,
+                    .value = t ? canon : NULL};
+  /* a search for one entry reads up to a full page of records to find its few */
+  int rc = wd_banlist_audit(bl, t ? WD_BAN_PAGE_MAX : (size_t)limit, audit_one, &ac);
+  if (rc < 0) {
     jw_free(&w);
     http_send_error(req, ROUTE_AUDIT, 500, "storage", "%s", wd_strerror(rc));
     return;

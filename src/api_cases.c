@@ -1,5 +1,6 @@
 /*
- * Review cases (moderate mode) and their verdicts; admin token required:
+ * Review cases (moderate mode) and their verdicts; the bearer admin token or a console session
+ * (viewers read, moderators give verdicts: console.h):
  *   GET  /v1/cases?status=open,escalated&before=&limit=   a page, newest first; "next" is the
  *                                                         cursor for `before`
  *   GET  /v1/cases/<id>                                   one case
@@ -19,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "console.h"
 #include "http.h"
 #include "request.h"
 #include "writer.h"
@@ -212,6 +214,10 @@ static void evidence_json(jw_t *w, srv_t *s, const wd_case_t *c) {
       snprintf(text + strlen(text), 8, "/%d", n->prefix_len);
     jw_kstr(w, "prefix", text[0] ? text : NULL);
     jw_kint(w, "asn", n->asn);
+    wd_geo_info_t gi;
+    if (s->geo && n->prefix_len > 0 && n->asn &&
+        wd_geo_lookup(s->geo, n->family, n->prefix, &gi) == 0 && gi.asn == n->asn && gi.as_org[0])
+      jw_kstr(w, "as_org", gi.as_org);
     jw_kstr(w, "country", n->country[0] ? n->country : NULL);
     jw_kstr(w, "city", n->city[0] ? n->city : NULL);
     if (n->lat == n->lat && n->lon == n->lon) {
@@ -291,7 +297,8 @@ static const char *verdict_change(const json_t *body, const wd_case_t *c, list_k
   return NULL;
 }
 
-static void post_verdict(loop_t *l, h2o_req_t *req, wd_cases_t *cs, uint64_t id) {
+static void post_verdict(loop_t *l, h2o_req_t *req, wd_cases_t *cs, uint64_t id,
+                         const principal_t *who) {
   wd_case_t c;
   if (wd_cases_get(cs, id, &c)) {
     http_send_error(req, ROUTE_CASES, 404, "not_found", "no case %llu",
@@ -366,7 +373,7 @@ static void post_verdict(loop_t *l, h2o_req_t *req, wd_cases_t *cs, uint64_t id)
       for (char *p = ch->ban.reason; *p; p++)
         if ((unsigned char)*p < 0x20 || *p == 0x7f)
           *p = ' ';
-      snprintf(ch->ban.actor, sizeof ch->ban.actor, "admin");
+      snprintf(ch->ban.actor, sizeof ch->ban.actor, "%s", who->name);
       jw_t w;
       jw_init(&w, NULL, 0, WD_BAN_EVIDENCE_MAX);
       case_json(&w, &c);
@@ -374,7 +381,7 @@ static void post_verdict(loop_t *l, h2o_req_t *req, wd_cases_t *cs, uint64_t id)
       json_t *cj = w.err ? NULL : json_loadb(w.p, w.n, 0, NULL);
       jw_free(&w);
       json_object_set_new(e, "case", cj ? cj : json_null());
-      json_object_set_new(e, "request", admin_request_info(req, l->srv->conf));
+      json_object_set_new(e, "request", console_request_info(req, who));
       ch->evidence = json_dumps(e, JSON_COMPACT);
       json_decref(e);
       if (!ch->evidence || strlen(ch->evidence) > WD_BAN_EVIDENCE_MAX)
@@ -390,7 +397,8 @@ static void post_verdict(loop_t *l, h2o_req_t *req, wd_cases_t *cs, uint64_t id)
   op->kind = VERDICT_OP;
   op->case_id = c.id;
   op->case_status = status;
-  snprintf(op->case_actor, sizeof op->case_actor, "admin");
+  snprintf(op->case_actor, sizeof op->case_actor, "%s", who->name);
+  console_stamp(op, who);
   snprintf(op->case_note, sizeof op->case_note, "%s", note_text);
   ban_op_submit(l, req, op, ROUTE_CASES);
 }
@@ -424,7 +432,9 @@ void api_cases_answer(ban_op_t *op) {
 /* ---------------------------------------------------------------- routing */
 
 void api_cases(loop_t *l, h2o_req_t *req, const char *rest, size_t restlen) {
-  if (!http_admin_ok(req, ROUTE_CASES))
+  principal_t who;
+  int get = req_method_is(req, "GET", 3) || req_method_is(req, "HEAD", 4);
+  if (!console_auth(req, ROUTE_CASES, get ? WD_ROLE_VIEWER : WD_ROLE_MODERATOR, &who))
     return;
   wd_cases_t *cs = cases_of(l->srv);
   if (!cs) {
@@ -432,7 +442,6 @@ void api_cases(loop_t *l, h2o_req_t *req, const char *rest, size_t restlen) {
     http_send_error(req, ROUTE_CASES, 503, "loading", "the case store is still loading");
     return;
   }
-  int get = req_method_is(req, "GET", 3) || req_method_is(req, "HEAD", 4);
   if (restlen <= 1) { /* "/v1/cases" or "/v1/cases/" */
     if (get)
       list_cases(l, req, cs);
@@ -462,7 +471,7 @@ void api_cases(loop_t *l, h2o_req_t *req, const char *rest, size_t restlen) {
   }
   if (verdict) {
     if (req_method_is(req, "POST", 4)) {
-      post_verdict(l, req, cs, id);
+      post_verdict(l, req, cs, id, &who);
     } else {
       http_header(req, "Allow", "POST");
       http_send_error(req, ROUTE_CASES, 405, "method_not_allowed", "use POST for a verdict");

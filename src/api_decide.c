@@ -15,7 +15,9 @@
 #include <strings.h>
 #include <time.h>
 
+#include "cluster.h"
 #include "http.h"
+#include "monitor.h"
 #include "request.h"
 #include "writer.h"
 
@@ -164,6 +166,8 @@ static void auto_ban(loop_t *l, const wd_decide_input_t *in, const wd_decision_t
   wd_detect_explain(&d->verdict, line, sizeof line);
   snprintf(ch->ban.reason, sizeof ch->ban.reason, "shared: %s", line);
   snprintf(ch->ban.actor, sizeof ch->ban.actor, "detector");
+  snprintf(op->who_via, sizeof op->who_via, "detector");
+  snprintf(op->who_ip, sizeof op->who_ip, "%s", in->req.ip ? in->req.ip : "");
   jw_t w;
   jw_init(&w, NULL, 0, WD_BAN_EVIDENCE_MAX);
   jw_obj(&w);
@@ -203,10 +207,12 @@ static int decide(loop_t *l, h2o_req_t *req, decide_ctx_t *c, metrics_route_t ro
     return -1;
   }
   metrics_decision(&l->metrics, d, dt);
+  monitor_note_decision(l, dec, d);
   if (d->has_case)
     cases_note_decision(s, &c->in, d);
   if (d->ban_token)
     auto_ban(l, &c->in, d);
+  cluster_note_decision(s->cluster, &c->in, d);
   if (l->declog) {
     double sample = s->conf->declog.sample;
     int keep = d->nreasons > 0 || sample >= 1.0 ||
@@ -611,4 +617,41 @@ void api_auth(loop_t *l, h2o_req_t *req) {
     http_header(req, d.token.response.headers[i].name, d.token.response.headers[i].value);
   http_send(req, ROUTE_AUTH, status, NULL, NULL, 0);
   wd_decision_cleanup(&d);
+}
+
+/* ---------------------------------------------------------------- content keys */
+
+int decide_for_asset(loop_t *l, h2o_req_t *req, const char *url, const char *host,
+                     wd_decision_t *d) {
+  const conf_t *conf = l->srv->conf;
+  decide_ctx_t c;
+  memset(&c.in, 0, sizeof c.in);
+  c.ip[0] = '\0';
+  int via_proxy = 0;
+  if (req_client_ip(conf, req, c.ip, sizeof c.ip, &via_proxy))
+    c.ip[0] = '\0';
+  int trusted = via_proxy || conf_is_trusted(conf, c.ip);
+  c.in.req.url = url;
+  c.in.req.ip = c.ip[0] ? c.ip : NULL;
+  c.in.req.method = "GET";
+  if (!host && trusted)
+    host = req_header(req, "x-original-host");
+  if (!host)
+    host = h2o_strdup(&req->pool, req->authority.base, req->authority.len).base;
+  c.in.host = host;
+  c.host = host;
+  if (trusted) {
+    char cc[3];
+    const char *v = conf->country_header ? header_ci(req, conf->country_header) : NULL;
+    if (v && !wd_geo_parse_country(v, strlen(v), cc))
+      c.in.req.country = v;
+    v = conf->asn_header ? header_ci(req, conf->asn_header) : NULL;
+    if (v && wd_geo_parse_asn(v, strlen(v), &c.in.req.asn))
+      c.in.req.asn = 0;
+    c.in.edge = req_header(req, "x-warden-edge");
+  }
+  c.in.req.headers = c.headers;
+  c.in.req.nheaders = req_headers(req, c.headers, MAX_REQ_HEADERS);
+  c.path = url_path(req, url);
+  return decide(l, req, &c, ROUTE_KEY, "key", d);
 }

@@ -4,7 +4,10 @@
  */
 #include <string.h>
 
+#include "cluster.h"
+#include "alerts.h"
 #include "http.h"
+#include "monitor.h"
 #include "writer.h"
 
 void api_healthz(loop_t *l, h2o_req_t *req) {
@@ -71,6 +74,9 @@ void api_metrics(loop_t *l, h2o_req_t *req) {
   jw_t w;
   jw_init(&w, NULL, 0, 8u << 20);
   metrics_render(&w, threads, n, &s->gm, &x);
+  if (monitor_alerts(s->monitor))
+    alerts_metrics(monitor_alerts(s->monitor), &w);
+  cluster_metrics(s->cluster, &w);
   if (w.err) {
     jw_free(&w);
     http_send_error(req, ROUTE_METRICS, 500, "internal", "cannot render the metrics");

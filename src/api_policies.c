@@ -1,16 +1,21 @@
 /*
- * Policies at run time (admin token required):
+ * Policies at run time (the bearer admin token or a console session: viewers read, admins
+ * switch modes; see console.h):
  *   GET /v1/policies                      names, match rules and current modes
  *   PUT /v1/policies/<name>/mode          {"mode": "monitor"|"moderate"|"automate"}
+ *   GET /v1/policies/<name>/whatif?mode=  what the switch would enforce: current cases of the
+ *                                         policy, and its recent decisions (monitor.c)
  * A mode switch is one atomic store into the decider's copy of the policy: the next decision
  * on any thread uses it, no restart. It lasts until the process stops (the configuration file
- * keeps the mode a restart begins with); each switch is logged on stderr with the old and new
- * mode.
+ * keeps the mode a restart begins with); each switch is logged on stderr and in the audit trail
+ * with the old and new mode and who made it.
  */
 #include <stdio.h>
 #include <string.h>
 
+#include "console.h"
 #include "http.h"
+#include "monitor.h"
 #include "request.h"
 
 static void policy_json(jw_t *w, const wd_policy_t *p) {
@@ -30,7 +35,9 @@ static void policy_json(jw_t *w, const wd_policy_t *p) {
 }
 
 void api_policies(loop_t *l, h2o_req_t *req, const char *rest, size_t restlen) {
-  if (!http_admin_ok(req, ROUTE_POLICIES))
+  principal_t who;
+  int put = req_method_is(req, "PUT", 3);
+  if (!console_auth(req, ROUTE_POLICIES, put ? WD_ROLE_ADMIN : WD_ROLE_VIEWER, &who))
     return;
   wd_decider_t *d = srv_decider(l->srv);
   if (!d) {
@@ -58,14 +65,15 @@ void api_policies(loop_t *l, h2o_req_t *req, const char *rest, size_t restlen) {
     http_send_jw(req, ROUTE_POLICIES, 200, &w);
     return;
   }
-  /* rest is "/<name>" or "/<name>/mode" */
+  /* rest is "/<name>", "/<name>/mode" or "/<name>/whatif" */
   const char *name = rest + 1, *end = rest + restlen;
   const char *slash = memchr(name, '/', (size_t)(end - name));
   size_t nlen = slash ? (size_t)(slash - name) : (size_t)(end - name);
   int is_mode = slash && (size_t)(end - slash) == 5 && !memcmp(slash, "/mode", 5);
-  if (nlen == 0 || nlen > 64 || (slash && !is_mode)) {
+  int is_whatif = slash && (size_t)(end - slash) == 7 && !memcmp(slash, "/whatif", 7);
+  if (nlen == 0 || nlen > 64 || (slash && !is_mode && !is_whatif)) {
     http_send_error(req, ROUTE_POLICIES, 404, "not_found",
-                    "use /v1/policies or /v1/policies/<name>/mode");
+                    "use /v1/policies, /v1/policies/<name>/mode or /v1/policies/<name>/whatif");
     return;
   }
   char pname[65];
@@ -74,6 +82,20 @@ void api_policies(loop_t *l, h2o_req_t *req, const char *rest, size_t restlen) {
   wd_policy_t *p = wd_decider_policy(d, pname);
   if (!p) {
     http_send_error(req, ROUTE_POLICIES, 404, "not_found", "no policy named '%s'", pname);
+    return;
+  }
+  if (is_whatif) {
+    char *m = NULL;
+    wd_mode_t mode;
+    if (!req_method_is(req, "GET", 3)) {
+      http_header(req, "Allow", "GET");
+      http_send_error(req, ROUTE_POLICIES, 405, "method_not_allowed", "use GET for this path");
+    } else if (req_query_param(req, "mode", 16, &m) <= 0 || wd_mode_parse(m, &mode)) {
+      http_send_error(req, ROUTE_POLICIES, 400, "bad_request",
+                      "give ?mode=monitor, moderate or automate");
+    } else {
+      monitor_whatif(l, req, p, mode);
+    }
     return;
   }
   if (!is_mode || !req_method_is(req, "PUT", 3)) {
@@ -111,11 +133,13 @@ void api_policies(loop_t *l, h2o_req_t *req, const char *rest, size_t restlen) {
   json_decref(root);
   wd_mode_t old = wd_policy_mode(p);
   wd_policy_set_mode(p, mode);
-  char ip[64] = "?";
-  int via;
-  req_client_ip(l->srv->conf, req, ip, sizeof ip, &via);
-  fprintf(stderr, "warden: policy '%s' mode %s -> %s (admin API from %s)\n", p->name,
-          wd_mode_name(old), wd_mode_name(mode), ip);
+  fprintf(stderr, "warden: policy '%s' mode %s -> %s (%s from %s)\n", p->name,
+          wd_mode_name(old), wd_mode_name(mode), who.name, who.ip);
+  char target[80], detail[96];
+  snprintf(target, sizeof target, "policy %s", p->name);
+  snprintf(detail, sizeof detail, "{\"mode\":\"%s\",\"previous\":\"%s\"}", wd_mode_name(mode),
+           wd_mode_name(old));
+  console_audit(l->srv, &who, "policy.mode", target, 1, detail);
   char buf[1024];
   jw_t w;
   jw_init(&w, buf, sizeof buf, 1u << 20);

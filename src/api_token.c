@@ -8,7 +8,8 @@
  * Only for an authorized viewer: `Authorization: Bearer <JWT>` from the platform's login,
  * verified with token_api.viewer_key (issuer and audience checked when configured). Without it,
  * or with a token that does not verify: 401 and never a token. The viewer's `sub` becomes the
- * subject of CAT and JWT tokens, so bans and detection see who the token was minted for.
+ * subject of CAT and JWT tokens, so bans and detection see who the token was minted for. CAT
+ * tokens carry the configured renewal (token_api.cat_renewal, the catr claim) when there is one.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -99,6 +100,13 @@ static int issue_one(loop_t *l, h2o_req_t *req, const char *path, const char *di
     json_t *u = json_object();
     json_object_set_new(u, "path", m);
     json_object_set_new(claims, "catu", u);
+    if (t->catr_type) {
+      json_t *r = json_object();
+      json_object_set_new(r, "type", json_string(t->catr_type));
+      json_object_set_new(r, "expadd", json_integer(t->catr_expadd));
+      json_object_set_new(r, "deadline", json_integer(t->catr_deadline));
+      json_object_set_new(claims, "catr", r);
+    }
     if (!qparam)
       qparam = "cat";
     break;

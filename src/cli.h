@@ -13,6 +13,7 @@ int cmd_token(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
 int cmd_analyze(int argc, char **argv);
 int cmd_sim(int argc, char **argv);
+int cmd_passwd(int argc, char **argv);
 
 /* Read a whole file (at most max bytes) into a malloc'd NUL-terminated buffer; NULL on error
  * with errno set (EFBIG when larger than max). */

@@ -68,6 +68,7 @@ typedef struct flagged {
   unsigned max_networks, max_asns, max_countries;
   uint64_t requests;             /* requests in the window when flagged, and every one after */
   int64_t first_ms, last_ms;
+  int64_t level_ms;              /* when it first reached worst.level */
 } flagged_t;
 
 typedef struct geo_slot {
@@ -270,6 +271,8 @@ static void observe(analysis_t *a, const wd_log_record_t *r) {
     }
     f->requests++;
     f->last_ms = r->time_ms;
+    if (v.level > f->worst.level)
+      f->level_ms = r->time_ms;
     /* keep the strongest verdict: level, then spread, then score */
     if (v.level > f->worst.level ||
         (v.level == f->worst.level &&
@@ -390,6 +393,8 @@ static void print_json(const analysis_t *a) {
     jw_kint(&w, "requests", (long long)f->requests);
     jw_kint(&w, "first_seen", f->first_ms / 1000);
     jw_kint(&w, "last_seen", f->last_ms / 1000);
+    jw_key(&w, "flagged_at");
+    jw_fixed(&w, (unsigned long long)(f->level_ms > 0 ? f->level_ms : 0), 3);
     jw_obj_end(&w);
     if (!w.err) {
       fwrite(w.p, 1, w.n, stdout);

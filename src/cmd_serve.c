@@ -21,11 +21,15 @@
 #include <openssl/rand.h>
 
 #include "cli.h"
+#include "cluster.h"
 #include "config.h"
+#include "console.h"
 #include "geo_setup.h"
 #include "http.h"
+#include "monitor.h"
 #include "server.h"
 #include "util/codec.h"
+#include "warden/cluster.h"
 #include "writer.h"
 
 #define GRACE_MS 3000
@@ -34,6 +38,7 @@ static void serve_usage(FILE *f) {
   fprintf(f,
 "usage: warden serve [--config FILE] [--listen [https://]HOST:PORT]... [--data-dir DIR]\n"
 "                    [--mode MODE] [--key SCHEME:KIND:VALUE]... [--threads N] [--check-config]\n"
+"                    [--nats URL]... [--node-id ID]\n"
 "\n"
 "Runs the decision service: /v1/decide, /auth (nginx auth_request), /v1/token, the ban admin\n"
 "API, /metrics, /healthz, /readyz. Without --config it runs the embedded default: monitor\n"
@@ -48,6 +53,9 @@ static void serve_usage(FILE *f) {
 "  --key S:KIND:VALUE     add a key: cat:hex:HEX, jwt:secret:TEXT, securelink:secret:TEXT,\n"
 "                         akamai:hex:HEX, bunny:secret:TEXT, cloudfront:pem:FILE, jwt:pem:FILE\n"
 "  --threads N            event-loop threads (default 1)\n"
+"  --nats URL             a NATS JetStream broker of the cluster, repeatable (replaces\n"
+"                         cluster.nats); without any, the node runs alone (docs/cluster.md)\n"
+"  --node-id ID           this node's id in the cluster (default: the host name)\n"
 "  --check-config         parse and check the configuration and keys, then exit (0 ok, 2 not)\n"
 "\n"
 "The admin API token comes from admin_token in the configuration, else WARDEN_ADMIN_TOKEN,\n"
@@ -55,13 +63,14 @@ static void serve_usage(FILE *f) {
 }
 
 enum { OPT_CONFIG = 256, OPT_LISTEN, OPT_DATA_DIR, OPT_MODE, OPT_KEY, OPT_THREADS, OPT_CHECK,
-       OPT_HELP };
+       OPT_HELP, OPT_NATS, OPT_NODE_ID };
 
 static const struct option serve_opts[] = {
     {"config", required_argument, 0, OPT_CONFIG},   {"listen", required_argument, 0, OPT_LISTEN},
     {"data-dir", required_argument, 0, OPT_DATA_DIR}, {"mode", required_argument, 0, OPT_MODE},
     {"key", required_argument, 0, OPT_KEY},         {"threads", required_argument, 0, OPT_THREADS},
     {"check-config", no_argument, 0, OPT_CHECK},    {"help", no_argument, 0, OPT_HELP},
+    {"nats", required_argument, 0, OPT_NATS},       {"node-id", required_argument, 0, OPT_NODE_ID},
     {0, 0, 0, 0}};
 
 static int usage_error(const char *msg, const char *arg) {
@@ -143,6 +152,10 @@ static void summary(FILE *f, const conf_t *c) {
   if (c->token_api.enabled)
     fprintf(f, "  token API: %s tokens, expire at most %llds\n",
             wd_scheme_name(c->token_api.scheme), (long long)c->token_api.max_expire);
+  for (size_t i = 0; i < c->ncontent_keys; i++) /* never the key itself */
+    fprintf(f, "  content key %s: /v1/key/%s for %s%s (%s)\n", c->content_keys[i].id,
+            c->content_keys[i].id, c->content_keys[i].host ? c->content_keys[i].host : "",
+            c->content_keys[i].path, c->content_keys[i].source);
 }
 
 /* Sharing detection: one tracker for the policies on the top-level thresholds, one each for
@@ -190,6 +203,23 @@ static double real_now(void) {
   return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+/* The node id when none is configured: the host name, with anything but letters, digits, '_'
+ * and '-' turned into '-'. */
+static int default_node_id(conf_t *c) {
+  char h[256];
+  if (gethostname(h, sizeof h) != 0)
+    return -1;
+  h[63] = '\0';
+  for (char *p = h; *p; p++)
+    if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+          *p == '_' || *p == '-'))
+      *p = '-';
+  if (!wd_cluster_node_ok(h))
+    return -1;
+  c->cluster.node_id = conf_strdup(c, h);
+  return c->cluster.node_id ? 0 : -1;
+}
+
 /* Everything below main's stack frame, kept reachable for the leak checker at exit. */
 static srv_t *g_srv;
 
@@ -213,14 +243,16 @@ static void srv_free(srv_t *s) {
   wd_geo_close(s->geo);
   for (size_t i = 0; i < s->ntrackers; i++)
     wd_tracker_destroy(s->trackers[i]);
+  cluster_destroy(s->cluster);
   conf_free(s->conf);
   free(s);
 }
 
 int cmd_serve(int argc, char **argv) {
   const char *config_path = NULL, *data_dir = NULL, *mode = NULL;
-  const char *listens[CONF_MAX_LISTEN], *keys[CONF_MAX_KEYS];
-  int nlisten = 0, nkeys = 0, threads = 0, check = 0;
+  const char *listens[CONF_MAX_LISTEN], *keys[CONF_MAX_KEYS], *nats[CONF_MAX_NATS];
+  const char *node_id = NULL;
+  int nlisten = 0, nkeys = 0, threads = 0, check = 0, nnats = 0;
   optind = 1;
   opterr = 0;
   int ch;
@@ -248,6 +280,12 @@ int cmd_serve(int argc, char **argv) {
       break;
     }
     case OPT_CHECK: check = 1; break;
+    case OPT_NATS:
+      if (nnats >= CONF_MAX_NATS)
+        return usage_error("too many --nats options (at most %s)", "16");
+      nats[nnats++] = optarg;
+      break;
+    case OPT_NODE_ID: node_id = optarg; break;
     case OPT_HELP:
     case 'h': serve_usage(stdout); return WD_EXIT_OK;
     default: return usage_error("unknown or incomplete option '%s'", argv[optind - 1]);
@@ -276,6 +314,23 @@ int cmd_serve(int argc, char **argv) {
       conf_free(c);
       return usage_error("%s", err);
     }
+  }
+  for (int i = 0; i < nnats; i++) {
+    if (conf_add_nats_arg(c, nats[i], i == 0, err, sizeof err)) {
+      conf_free(c);
+      return usage_error("%s", err);
+    }
+  }
+  if (node_id) {
+    if (!wd_cluster_node_ok(node_id)) {
+      conf_free(c);
+      return usage_error("--node-id '%s' must be 1 to 63 letters, digits, '_' or '-'", node_id);
+    }
+    c->cluster.node_id = conf_strdup(c, node_id);
+  }
+  if (c->cluster.nnats && !c->cluster.node_id && default_node_id(c)) {
+    conf_free(c);
+    return usage_error("%s", "no --node-id and the host name is not usable as one");
   }
   if (data_dir)
     c->data_dir = conf_strdup(c, data_dir);
@@ -412,15 +467,32 @@ int cmd_serve(int argc, char **argv) {
     http_cleanup(s);
     goto out;
   }
+  if (cluster_create(s, &s->cluster, err, sizeof err)) {
+    fprintf(stderr, "warden: %s\n", err);
+    http_cleanup(s);
+    goto out;
+  }
   if (writer_start(s, &s->writer)) {
     fprintf(stderr, "warden: cannot start the writer thread\n");
     http_cleanup(s);
     goto out;
   }
-  if (http_start(s, err, sizeof err)) {
+  if (console_start(s, err, sizeof err) || monitor_start(s, err, sizeof err)) {
+    fprintf(stderr, "warden: %s\n", err);
+    monitor_stop(s);
+    console_stop(s);
+    writer_stop(s->writer);
+    s->writer = NULL;
+    http_cleanup(s);
+    goto out;
+  }
+  if (cluster_start(s->cluster, err, sizeof err) || http_start(s, err, sizeof err)) {
     fprintf(stderr, "warden: %s\n", err);
     atomic_store(&s->stopping, 1);
     http_stop(s, 0);
+    cluster_stop(s->cluster);
+    monitor_stop(s);
+    console_stop(s);
     writer_stop(s->writer);
     s->writer = NULL;
     http_cleanup(s);
@@ -441,6 +513,9 @@ int cmd_serve(int argc, char **argv) {
   }
   atomic_store(&s->stopping, 1);
   http_stop(s, GRACE_MS);
+  cluster_stop(s->cluster); /* the consumers finish the batch they hold with the writer */
+  monitor_stop(s);         /* samples, alerts: pending webhooks get their last chance */
+  console_stop(s);         /* sign-ins in flight: the loops are gone, nobody waits for them */
   writer_stop(s->writer); /* commits what is queued, flushes replay and the log, closes stores */
   s->writer = NULL;
   http_cleanup(s);

@@ -104,6 +104,37 @@ static conf_t *conf_new(const char *file) {
   c->token_api.scope_directory = 1;
   c->detect.enabled = 1;
   wd_detect_config_init(&c->detect.cfg);
+  c->console.enabled = 1;
+  c->console.secure_cookie = -1;
+  c->console.session_ttl = 43200;
+  c->console.session_idle = 1800;
+  c->console.max_sessions = 10000;
+  c->alerts.window = 60;
+  c->alerts.baseline = 900;
+  c->alerts.cooldown = 600;
+  c->alerts.shared_share = 0.05;
+  c->alerts.min_decisions = 100;
+  c->alerts.failures_spike = 3;
+  c->alerts.failures_min = 5;
+  c->alerts.blocks_spike = 3;
+  c->alerts.blocks_min = 5;
+  c->alerts.ban_storm = 100;
+  c->alerts.retries = 8;
+  c->alerts.timeout = 5;
+  c->alerts.queue = 256;
+  c->cluster.subject_prefix = conf_strdup(c, "warden");
+  c->cluster.bans_stream = conf_strdup(c, "WARDEN_BANS");
+  c->cluster.usage_stream = conf_strdup(c, "WARDEN_USAGE");
+  c->cluster.replay_stream = conf_strdup(c, "WARDEN_REPLAY");
+  c->cluster.replicas = 1;
+  c->cluster.queue = 100000;
+  c->cluster.usage_max_age = 600;
+  c->cluster.replay_max_age = 86400;
+  if (!c->cluster.subject_prefix || !c->cluster.bans_stream || !c->cluster.usage_stream ||
+      !c->cluster.replay_stream) {
+    conf_free(c);
+    return NULL;
+  }
   if (!c->file || !c->data_dir || !c->declog.path || !c->token_api.path_prefix) {
     conf_free(c);
     return NULL;
@@ -1125,7 +1156,8 @@ static int parse_policies(P *p, yaml_node_t *n) {
 
 static const char *const TOKEN_API_KEYS =
     "scheme, url, url_ip, viewer_key, viewer_keys, viewer_issuers, viewer_audiences, "
-    "default_expire, max_expire, path_prefix, scope, query_param, template, template_ip";
+    "default_expire, max_expire, path_prefix, scope, query_param, template, template_ip, "
+    "cat_renewal";
 
 static int parse_token_api(P *p, yaml_node_t *n) {
   conf_token_api_t *t = &p->c->token_api;
@@ -1194,6 +1226,34 @@ static int parse_token_api(P *p, yaml_node_t *n) {
                   s ? s : kind_name(v));
     } else if (!strcmp(key, "query_param")) {
       rc = get_name(p, v, key, 64, &t->query_param);
+    } else if (!strcmp(key, "cat_renewal")) {
+      if (expect_map(p, v, "token_api.cat_renewal", "type, expadd, deadline"))
+        return -1;
+      t->catr_expadd = 0;
+      t->catr_deadline = 0;
+      FOR_PAIRS(p, v, k2, v2) {
+        if (!strcmp(k2, "type")) {
+          const char *ty = scalar(v2);
+          if (!ty || (strcmp(ty, "header") && strcmp(ty, "cookie") && strcmp(ty, "redirect") &&
+                      strcmp(ty, "automatic")))
+            return fail(p, v2,
+                        "token_api.cat_renewal.type '%s' (expected one of header, cookie, "
+                        "redirect, automatic)",
+                        ty ? ty : kind_name(v2));
+          t->catr_type = conf_strdup(p->c, ty);
+        } else if (!strcmp(k2, "expadd")) {
+          if (get_int(p, v2, "token_api.cat_renewal.expadd", 1, 31 * 86400, &ll))
+            return -1;
+          t->catr_expadd = ll;
+        } else if (get_int(p, v2, "token_api.cat_renewal.deadline", 0, 31 * 86400, &ll)) {
+          return -1;
+        } else {
+          t->catr_deadline = ll;
+        }
+      }
+      if (!t->catr_type || !t->catr_expadd)
+        rc = fail(p, v, "token_api.cat_renewal needs 'type' and 'expadd' (seconds a renewed "
+                        "token lives)");
     } else if (!strcmp(key, "template") || !strcmp(key, "template_ip")) {
       char **dst = !strcmp(key, "template") ? &t->template_str : &t->template_ip;
       rc = get_name(p, v, key, 512, dst);
@@ -1213,6 +1273,137 @@ static int parse_token_api(P *p, yaml_node_t *n) {
                 "(without it no viewer could be authorized)");
   if (t->default_expire > t->max_expire)
     t->default_expire = t->max_expire;
+  if (t->catr_type && t->scheme != WD_SCHEME_CAT)
+    return fail(p, n, "token_api.cat_renewal is for scheme cat (this token API issues %s tokens)",
+                wd_scheme_name(t->scheme));
+  return 0;
+}
+
+/* ---------------------------------------------------------------- content keys */
+
+/* 16 key bytes from hex text (32 digits, surrounding whitespace ignored) or, for a file, 16 raw
+ * bytes. 0, or -1 with msg. */
+static int content_key_bytes(const char *v, size_t n, int raw_ok, unsigned char out[16],
+                             char *msg, size_t msglen) {
+  if (raw_ok && n == 16) {
+    memcpy(out, v, 16);
+    return 0;
+  }
+  while (n && isspace((unsigned char)v[n - 1]))
+    n--;
+  while (n && isspace((unsigned char)*v))
+    v++, n--;
+  size_t got = 0;
+  if (n != 32 || !is_hex(v, n) || wd_hex_decode(v, n, out, 16, &got) || got != 16) {
+    snprintf(msg, msglen, "an AES-128 key is 32 hex digits%s", raw_ok ? " or 16 raw bytes" : "");
+    return -1;
+  }
+  return 0;
+}
+
+static const char *const CONTENT_KEY_KEYS = "id, path, host, value, env, file";
+
+static int parse_content_key(P *p, yaml_node_t *n, conf_content_key_t *k) {
+  if (expect_map(p, n, "a content key", CONTENT_KEY_KEYS))
+    return -1;
+  k->line = line_of(n);
+  yaml_node_t *src = NULL;
+  const char *srckind = NULL;
+  int nsrc = 0;
+  char msg[128];
+  FOR_PAIRS(p, n, key, v) {
+    int rc = 0;
+    if (!strcmp(key, "id")) {
+      rc = get_name(p, v, "content key id", 64, &k->id);
+      if (!rc && !valid_policy_name(k->id))
+        rc = fail(p, v, "content key id '%s' must be 1 to 64 letters, digits, '.', '_' or '-'",
+                  k->id);
+    } else if (!strcmp(key, "path")) {
+      rc = get_name(p, v, "content key path", 1024, &k->path);
+      if (!rc && k->path[0] != '/')
+        rc = fail(p, v, "content key path '%s' must start with '/' (the stream's path, like "
+                        "/live/ch1/)", k->path);
+      for (const char *c = k->path; !rc && *c; c++)
+        if (*c == '?' || *c == '#' || *c == ' ')
+          rc = fail(p, v, "content key path '%s' must be a path without query or spaces", k->path);
+    } else if (!strcmp(key, "host")) {
+      rc = get_name(p, v, "content key host", 255, &k->host);
+    } else { /* value, env, file */
+      src = v;
+      srckind = key;
+      nsrc++;
+    }
+    if (rc)
+      return -1;
+  }
+  if (!k->id)
+    return fail(p, n, "a content key needs 'id' (the <id> of /v1/key/<id>)");
+  if (!k->path)
+    return fail(p, n, "content key %s needs 'path': the stream path its tokens cover, like "
+                      "/live/ch1/", k->id);
+  if (nsrc != 1)
+    return fail(p, src ? src : n, "content key %s needs exactly one of 'value', 'env' or 'file'",
+                k->id);
+  char *tmp = NULL;
+  if (!strcmp(srckind, "value")) {
+    const char *v = scalar(src);
+    if (!v)
+      return fail(p, src, "content key value must be a single value, got %s", kind_name(src));
+    if (content_key_bytes(v, strlen(v), 0, k->key, msg, sizeof msg))
+      return fail(p, src, "content key value: %s", msg);
+    k->source = conf_strdup(p->c, "value");
+  } else if (!strcmp(srckind, "env")) {
+    if (get_name(p, src, "env", 128, &tmp))
+      return -1;
+    const char *ev = getenv(tmp);
+    if (!ev || !*ev)
+      return fail(p, src, "environment variable %s is not set (export it or use 'file')", tmp);
+    if (content_key_bytes(ev, strlen(ev), 0, k->key, msg, sizeof msg))
+      return fail(p, src, "content key (env %s): %s", tmp, msg);
+    snprintf(msg, sizeof msg, "env %s", tmp);
+    k->source = conf_strdup(p->c, msg);
+  } else {
+    if (get_name(p, src, "file", 4096, &tmp))
+      return -1;
+    size_t len;
+    char *text = read_text_file(tmp, 256, &len);
+    if (!text)
+      return fail(p, src, "cannot read content key file '%s': %s", tmp,
+                  errno == EFBIG ? "over 256 bytes" : strerror(errno));
+    int rc = content_key_bytes(text, len, 1, k->key, msg, sizeof msg);
+    memset(text, 0, len);
+    free(text);
+    if (rc)
+      return fail(p, src, "content key file '%s': %s", tmp, msg);
+    snprintf(msg, sizeof msg, "file %s", tmp);
+    k->source = conf_strdup(p->c, msg);
+  }
+  if (!k->source)
+    return fail(p, n, "out of memory");
+  return 0;
+}
+
+static int parse_content_keys(P *p, yaml_node_t *n) {
+  conf_t *c = p->c;
+  if (n->type != YAML_SEQUENCE_NODE)
+    return fail(p, n, "content_keys must be a list of keys, got %s", kind_name(n));
+  size_t count = (size_t)(n->data.sequence.items.top - n->data.sequence.items.start);
+  if (count > CONF_MAX_CONTENT_KEYS)
+    return fail(p, n, "more than %d content keys", CONF_MAX_CONTENT_KEYS);
+  c->content_keys = count ? arena_alloc(c, count * sizeof *c->content_keys) : NULL;
+  if (count && !c->content_keys)
+    return fail(p, n, "out of memory");
+  c->ncontent_keys = 0;
+  for (yaml_node_item_t *it = n->data.sequence.items.start; it < n->data.sequence.items.top; it++) {
+    conf_content_key_t *k = &c->content_keys[c->ncontent_keys];
+    if (parse_content_key(p, node(p, *it), k))
+      return -1;
+    for (size_t i = 0; i < c->ncontent_keys; i++)
+      if (!strcmp(c->content_keys[i].id, k->id))
+        return fail(p, node(p, *it), "content key id '%s' appears twice (line %d)", k->id,
+                    c->content_keys[i].line);
+    c->ncontent_keys++;
+  }
   return 0;
 }
 
@@ -1338,8 +1529,8 @@ static int get_num(P *p, yaml_node_t *n, const char *what, double min, double ma
 
 #define DETECT_THRESHOLDS                                                                       \
   "v4_prefix, v6_prefix, window, idle, suspect_networks, suspect_asns, shared_networks, "       \
-  "shared_countries, segment_seconds, renditions, rate_factor, same_segment, travel_kmh, "      \
-  "travel_min_km, user_agents, max_concurrent"
+  "shared_countries, segment_seconds, renditions, rate_factor, same_segment, "                  \
+  "mirror_renditions, travel_kmh, travel_min_km, user_agents, max_concurrent"
 
 /* One threshold of wd_detect_config_t by its configuration name; 1 when the key is not one. */
 static int detect_threshold(P *p, const char *key, yaml_node_t *v, wd_detect_config_t *d) {
@@ -1361,6 +1552,7 @@ static int detect_threshold(P *p, const char *key, yaml_node_t *v, wd_detect_con
       {"renditions", 1, 16, offsetof(wd_detect_config_t, renditions), 0},
       {"rate_factor", 0, 100, offsetof(wd_detect_config_t, rate_factor), 1},
       {"same_segment", 0, 8, offsetof(wd_detect_config_t, same_segment), 0},
+      {"mirror_renditions", 0, 16, offsetof(wd_detect_config_t, mirror_renditions), 0},
       {"travel_kmh", 0, 100000, offsetof(wd_detect_config_t, travel_kmh), 1},
       {"travel_min_km", 0, 20000, offsetof(wd_detect_config_t, travel_min_km), 1},
       {"user_agents", 0, 8, offsetof(wd_detect_config_t, user_agents), 0},
@@ -1459,12 +1651,228 @@ static int apply_policy_detect(P *p, size_t i) {
   return 0;
 }
 
+/* ---------------------------------------------------------------- console */
+
+static int valid_user_name(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n >= WD_SESSION_USER_MAX)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!isalnum((unsigned char)s[i]) && !strchr("._-@", s[i]))
+      return 0;
+  return 1;
+}
+
+static int parse_user(P *p, yaml_node_t *n, conf_user_t *u) {
+  if (expect_map(p, n, "a console user", "name, role, password_hash"))
+    return -1;
+  memset(u, 0, sizeof *u);
+  u->line = line_of(n);
+  yaml_node_t *rolenode = NULL;
+  FOR_PAIRS(p, n, key, v) {
+    int rc = 0;
+    if (!strcmp(key, "name")) {
+      rc = get_str(p, v, "name", &u->name);
+      if (!rc && !valid_user_name(u->name))
+        rc = fail(p, v, "user name '%s' must be 1 to 63 letters, digits, '.', '_', '-' or '@'",
+                  u->name);
+    } else if (!strcmp(key, "role")) {
+      rolenode = v;
+      const char *s = scalar(v);
+      if (!s || wd_role_parse(s, &u->role))
+        rc = fail(p, v, "unknown role '%s' (expected one of viewer, moderator, admin)",
+                  s ? s : kind_name(v));
+    } else if (!strcmp(key, "password_hash")) {
+      rc = get_str(p, v, "password_hash", &u->password_hash);
+      if (!rc && wd_password_parse(u->password_hash, NULL))
+        rc = fail(p, v,
+                  "password_hash is not a usable hash (expected "
+                  "$scrypt$ln=14..20,r=..,p=..$SALT$HASH or $pbkdf2-sha256$i=100000..$SALT$HASH; "
+                  "make one with 'warden passwd')");
+    }
+    if (rc)
+      return -1;
+  }
+  if (!u->name)
+    return fail(p, n, "a console user needs a 'name'");
+  if (!rolenode)
+    return fail(p, n, "user %s needs a 'role' (viewer, moderator or admin)", u->name);
+  if (!u->password_hash)
+    return fail(p, n, "user %s needs a 'password_hash' (make one with 'warden passwd')", u->name);
+  return 0;
+}
+
+static int parse_console(P *p, yaml_node_t *n) {
+  conf_console_t *cs = &p->c->console;
+  if (n->type == YAML_SCALAR_NODE) {
+    int on;
+    if (get_bool(p, n, "console", &on))
+      return -1;
+    cs->enabled = on;
+    return 0;
+  }
+  if (expect_map(p, n, "console",
+                 "enabled, secure_cookie, session_ttl, session_idle, max_sessions, users"))
+    return -1;
+  FOR_PAIRS(p, n, key, v) {
+    int rc = 0;
+    long long ll;
+    const char *s = scalar(v);
+    if (!strcmp(key, "enabled")) {
+      rc = get_bool(p, v, "console.enabled", &cs->enabled);
+    } else if (!strcmp(key, "secure_cookie")) {
+      if (s && !strcmp(s, "auto"))
+        cs->secure_cookie = -1;
+      else
+        rc = get_bool(p, v, "console.secure_cookie (true, false or auto)", &cs->secure_cookie);
+    } else if (!strcmp(key, "session_ttl")) {
+      rc = get_int(p, v, "console.session_ttl", 60, 30 * 86400, &ll);
+      cs->session_ttl = ll;
+    } else if (!strcmp(key, "session_idle")) {
+      rc = get_int(p, v, "console.session_idle", 60, 30 * 86400, &ll);
+      cs->session_idle = ll;
+    } else if (!strcmp(key, "max_sessions")) {
+      rc = get_int(p, v, "console.max_sessions", 1, 1000000, &ll);
+      cs->max_sessions = (size_t)ll;
+    } else if (!strcmp(key, "users")) {
+      if (v->type != YAML_SEQUENCE_NODE)
+        return fail(p, v, "console.users must be a list of users");
+      size_t count = (size_t)(v->data.sequence.items.top - v->data.sequence.items.start);
+      if (count > CONF_MAX_USERS)
+        return fail(p, v, "more than %d console users", CONF_MAX_USERS);
+      cs->users = arena_alloc(p->c, sizeof *cs->users * (count ? count : 1));
+      if (!cs->users)
+        return fail(p, v, "out of memory");
+      cs->nusers = 0;
+      for (size_t i = 0; i < count; i++) {
+        yaml_node_t *e = node(p, v->data.sequence.items.start[i]);
+        if (parse_user(p, e, &cs->users[i]))
+          return -1;
+        for (size_t j = 0; j < i; j++)
+          if (!strcmp(cs->users[j].name, cs->users[i].name))
+            return fail(p, e, "user '%s' is listed twice (names must be unique)",
+                        cs->users[i].name);
+        cs->nusers = i + 1;
+      }
+    }
+    if (rc)
+      return -1;
+  }
+  return 0;
+}
+
+/* ---------------------------------------------------------------- alerts */
+
+static int parse_webhook(P *p, yaml_node_t *n, conf_webhook_t *wh) {
+  memset(wh, 0, sizeof *wh);
+  wh->line = line_of(n);
+  if (n->type == YAML_SCALAR_NODE) {
+    if (get_name(p, n, "a webhook url", 2048, &wh->url))
+      return -1;
+  } else {
+    if (expect_map(p, n, "a webhook", "url, secret, format"))
+      return -1;
+    FOR_PAIRS(p, n, key, v) {
+      int rc = 0;
+      const char *s = scalar(v);
+      if (!strcmp(key, "url")) {
+        rc = get_name(p, v, "url", 2048, &wh->url);
+      } else if (!strcmp(key, "secret")) {
+        rc = get_name(p, v, "secret", 256, &wh->secret);
+        if (!rc && strlen(wh->secret) < 16)
+          rc = fail(p, v, "a webhook secret must be at least 16 characters");
+      } else if (!strcmp(key, "format")) {
+        if (s && (!strcmp(s, "json") || !strcmp(s, "slack")))
+          wh->slack = !strcmp(s, "slack");
+        else
+          rc = fail(p, v, "webhook format '%s' (expected json or slack)", s ? s : kind_name(v));
+      }
+      if (rc)
+        return -1;
+    }
+    if (!wh->url)
+      return fail(p, n, "a webhook needs a 'url'");
+  }
+  if (strncmp(wh->url, "http://", 7) && strncmp(wh->url, "https://", 8))
+    return fail(p, n, "webhook url '%s' must start with http:// or https://", wh->url);
+  for (const char *c = wh->url; *c; c++)
+    if (*c == ' ')
+      return fail(p, n, "webhook url '%s' contains a space (percent-encode it)", wh->url);
+  return 0;
+}
+
+static int parse_alerts(P *p, yaml_node_t *n) {
+  conf_alerts_t *a = &p->c->alerts;
+  if (expect_map(p, n, "alerts",
+                 "webhooks, window, baseline, cooldown, shared_share, suspect_share, "
+                 "min_decisions, failures_spike, failures_min, blocks_spike, blocks_min, "
+                 "ban_storm, retries, timeout, queue"))
+    return -1;
+  FOR_PAIRS(p, n, key, v) {
+    int rc = 0;
+    long long ll = 0;
+    if (!strcmp(key, "webhooks")) {
+      if (v->type != YAML_SEQUENCE_NODE)
+        return fail(p, v, "alerts.webhooks must be a list of URLs or {url, secret, format}");
+      a->nwebhooks = 0;
+      for (yaml_node_item_t *it = v->data.sequence.items.start; it < v->data.sequence.items.top;
+           it++) {
+        if (a->nwebhooks >= CONF_MAX_WEBHOOKS)
+          return fail(p, node(p, *it), "more than %d webhooks", CONF_MAX_WEBHOOKS);
+        if (parse_webhook(p, node(p, *it), &a->webhooks[a->nwebhooks]))
+          return -1;
+        a->nwebhooks++;
+      }
+    } else if (!strcmp(key, "window")) {
+      rc = get_int(p, v, "alerts.window", 5, 3600, &ll);
+      a->window = (int)ll;
+    } else if (!strcmp(key, "baseline")) {
+      rc = get_int(p, v, "alerts.baseline", 60, 3000, &ll);
+      a->baseline = (int)ll;
+    } else if (!strcmp(key, "cooldown")) {
+      rc = get_int(p, v, "alerts.cooldown", 0, 86400, &ll);
+      a->cooldown = (int)ll;
+    } else if (!strcmp(key, "shared_share")) {
+      rc = get_num(p, v, "alerts.shared_share", 0, 1, &a->shared_share);
+    } else if (!strcmp(key, "suspect_share")) {
+      rc = get_num(p, v, "alerts.suspect_share", 0, 1, &a->suspect_share);
+    } else if (!strcmp(key, "min_decisions")) {
+      rc = get_int(p, v, "alerts.min_decisions", 1, 1ll << 40, &ll);
+      a->min_decisions = (uint64_t)ll;
+    } else if (!strcmp(key, "failures_spike")) {
+      rc = get_num(p, v, "alerts.failures_spike", 0, 1000, &a->failures_spike);
+    } else if (!strcmp(key, "failures_min")) {
+      rc = get_num(p, v, "alerts.failures_min", 0, 1e9, &a->failures_min);
+    } else if (!strcmp(key, "blocks_spike")) {
+      rc = get_num(p, v, "alerts.blocks_spike", 0, 1000, &a->blocks_spike);
+    } else if (!strcmp(key, "blocks_min")) {
+      rc = get_num(p, v, "alerts.blocks_min", 0, 1e9, &a->blocks_min);
+    } else if (!strcmp(key, "ban_storm")) {
+      rc = get_int(p, v, "alerts.ban_storm", 0, 1ll << 40, &ll);
+      a->ban_storm = (uint64_t)ll;
+    } else if (!strcmp(key, "retries")) {
+      rc = get_int(p, v, "alerts.retries", 1, 20, &ll);
+      a->retries = (int)ll;
+    } else if (!strcmp(key, "timeout")) {
+      rc = get_int(p, v, "alerts.timeout", 1, 60, &ll);
+      a->timeout = (int)ll;
+    } else if (!strcmp(key, "queue")) {
+      rc = get_int(p, v, "alerts.queue", 1, 100000, &ll);
+      a->queue = (int)ll;
+    }
+    if (rc)
+      return -1;
+  }
+  return 0;
+}
+
 /* ---------------------------------------------------------------- top level */
 
 static const char *const TOP_KEYS =
     "listen, threads, tls, data_dir, admin_token, trusted_proxies, client_ip_header, "
-    "country_header, asn_header, keys, policies, token_api, decision_log, limits, geo, "
-    "detection";
+    "country_header, asn_header, keys, policies, token_api, content_keys, decision_log, "
+    "limits, geo, "
+    "detection, console, alerts, cluster";
 
 static int valid_header_name(const char *s) {
   if (!*s || strlen(s) > 64)
@@ -1473,6 +1881,117 @@ static int valid_header_name(const char *s) {
     if (!isalnum((unsigned char)*s) && *s != '-' && *s != '_')
       return 0;
   return 1;
+}
+
+/* ---------------------------------------------------------------- cluster */
+
+/* A NATS URL: nats://HOST:PORT (or tls://, or a bare HOST:PORT), no spaces or commas. */
+static int nats_url_ok(const char *u) {
+  const char *h = strstr(u, "://");
+  if (h && strncmp(u, "nats://", 7) && strncmp(u, "tls://", 6))
+    return 0;
+  h = h ? h + 3 : u;
+  if (!*h || strlen(u) > 255)
+    return 0;
+  for (const char *s = u; *s; s++)
+    if ((unsigned char)*s <= 0x20 || *s == ',' || *s == 0x7f)
+      return 0;
+  return 1;
+}
+
+/* A stream name or subject token: 1..64 of A-Z a-z 0-9 _ - (no dots, wildcards or spaces). */
+static int js_name_ok(const char *s) {
+  size_t n = strlen(s);
+  if (n == 0 || n > 64)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (!isalnum((unsigned char)s[i]) && s[i] != '_' && s[i] != '-')
+      return 0;
+  return 1;
+}
+
+static int parse_cluster(P *p, yaml_node_t *n) {
+  conf_cluster_t *cl = &p->c->cluster;
+  if (expect_map(p, n, "cluster",
+                 "nats, node_id, subject_prefix, streams, replicas, queue, replay_when_down, "
+                 "usage_max_age, replay_max_age"))
+    return -1;
+  FOR_PAIRS(p, n, key, v) {
+    int rc = 0;
+    long long ll = 0;
+    if (!strcmp(key, "nats")) {
+      rc = get_list(p, v, "cluster.nats", CONF_MAX_NATS, cl->nats, &cl->nnats);
+      for (size_t i = 0; !rc && i < cl->nnats; i++)
+        if (!nats_url_ok(cl->nats[i]))
+          rc = fail(p, v, "cluster.nats '%s' is not a NATS URL (like nats://10.0.0.1:4222)",
+                    cl->nats[i]);
+    } else if (!strcmp(key, "node_id")) {
+      rc = get_name(p, v, "cluster.node_id", 63, &cl->node_id);
+      if (!rc && !js_name_ok(cl->node_id))
+        rc = fail(p, v, "cluster.node_id '%s' must be letters, digits, '_' or '-'", cl->node_id);
+    } else if (!strcmp(key, "subject_prefix")) {
+      rc = get_name(p, v, "cluster.subject_prefix", 64, &cl->subject_prefix);
+      if (!rc && !js_name_ok(cl->subject_prefix))
+        rc = fail(p, v, "cluster.subject_prefix '%s' must be letters, digits, '_' or '-'",
+                  cl->subject_prefix);
+    } else if (!strcmp(key, "streams")) {
+      if (expect_map(p, v, "cluster.streams", "bans, usage, replay"))
+        return -1;
+      FOR_PAIRS(p, v, k2, v2) {
+        char **dst = !strcmp(k2, "bans")    ? &cl->bans_stream
+                     : !strcmp(k2, "usage") ? &cl->usage_stream
+                                            : &cl->replay_stream;
+        rc = get_name(p, v2, "cluster.streams name", 64, dst);
+        if (!rc && !js_name_ok(*dst))
+          rc = fail(p, v2, "stream name '%s' must be letters, digits, '_' or '-'", *dst);
+        if (rc)
+          break;
+      }
+    } else if (!strcmp(key, "replicas")) {
+      rc = get_int(p, v, "cluster.replicas", 1, 5, &ll);
+      cl->replicas = (int)ll;
+    } else if (!strcmp(key, "queue")) {
+      rc = get_int(p, v, "cluster.queue", 16, 100000000, &ll);
+      cl->queue = (uint64_t)ll;
+    } else if (!strcmp(key, "replay_when_down")) {
+      const char *s = scalar(v);
+      if (s && !strcmp(s, "open"))
+        cl->replay_fail_closed = 0;
+      else if (s && !strcmp(s, "closed"))
+        cl->replay_fail_closed = 1;
+      else
+        rc = fail(p, v, "cluster.replay_when_down must be open or closed, got '%s'",
+                  s ? s : kind_name(v));
+    } else if (!strcmp(key, "usage_max_age") || !strcmp(key, "replay_max_age")) {
+      int usage = !strcmp(key, "usage_max_age");
+      rc = get_int(p, v, usage ? "cluster.usage_max_age" : "cluster.replay_max_age", 60,
+                   365LL * 86400, &ll);
+      *(usage ? &cl->usage_max_age : &cl->replay_max_age) = ll;
+    }
+    if (rc)
+      return -1;
+  }
+  return 0;
+}
+
+int conf_add_nats_arg(conf_t *c, const char *url, int first, char *err, size_t errlen) {
+  if (first)
+    c->cluster.nnats = 0;
+  if (!nats_url_ok(url)) {
+    snprintf(err, errlen, "--nats '%s' is not a NATS URL (like nats://127.0.0.1:4222)", url);
+    return -1;
+  }
+  if (c->cluster.nnats >= CONF_MAX_NATS) {
+    snprintf(err, errlen, "too many --nats URLs (at most %d)", CONF_MAX_NATS);
+    return -1;
+  }
+  c->cluster.nats[c->cluster.nnats] = conf_strdup(c, url);
+  if (!c->cluster.nats[c->cluster.nnats]) {
+    snprintf(err, errlen, "out of memory");
+    return -1;
+  }
+  c->cluster.nnats++;
+  return 0;
 }
 
 static int parse_root(P *p, yaml_node_t *root) {
@@ -1522,6 +2041,8 @@ static int parse_root(P *p, yaml_node_t *root) {
       rc = parse_policies(p, v);
     } else if (!strcmp(key, "token_api")) {
       rc = parse_token_api(p, v);
+    } else if (!strcmp(key, "content_keys")) {
+      rc = parse_content_keys(p, v);
     } else if (!strcmp(key, "decision_log")) {
       rc = parse_declog(p, v);
     } else if (!strcmp(key, "limits")) {
@@ -1530,6 +2051,12 @@ static int parse_root(P *p, yaml_node_t *root) {
       rc = parse_geo(p, v);
     } else if (!strcmp(key, "detection")) {
       rc = parse_detect(p, v);
+    } else if (!strcmp(key, "cluster")) {
+      rc = parse_cluster(p, v);
+    } else if (!strcmp(key, "console")) {
+      rc = parse_console(p, v);
+    } else if (!strcmp(key, "alerts")) {
+      rc = parse_alerts(p, v);
     }
     if (rc)
       return -1;

@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "warden/auth.h"
 #include "warden/decide.h"
 #include "warden/geo.h"
 #include "warden/warden.h"
@@ -73,8 +74,24 @@ typedef struct conf_token_api {
   char *query_param;          /* token parameter in the URL for token schemes (cat, jwt, akamai) */
   char *template_str;         /* securelink: plain template (default "$expires$uri $secret") */
   char *template_ip;          /* securelink: IP-bound template (default "$expires$uri$remote_addr $secret") */
+  char *catr_type;            /* CAT: renewal claim (catr) of issued tokens: "header", "cookie",
+                                 "redirect" or "automatic"; NULL: none */
+  int64_t catr_expadd;        /* catr: seconds a renewed token lives */
+  int64_t catr_deadline;      /* catr: renew within this many seconds of exp */
   int line;
 } conf_token_api_t;
+
+/* AES-128 content keys handed out by GET /v1/key/<id> (docs/keys.md). The decision for a key
+ * request is the one a request for `path` (on `host`) would get. */
+#define CONF_MAX_CONTENT_KEYS 256
+typedef struct conf_content_key {
+  char *id;                   /* 1-64 of A-Za-z0-9._- : the last segment of /v1/key/<id> */
+  char *path;                 /* the asset path the decision is made for ("/live/ch1/") */
+  char *host;                 /* the host the decision is made for; NULL: the request's */
+  unsigned char key[16];      /* the key itself (arena memory, wiped by conf_free) */
+  char *source;               /* "value", "env NAME", "file PATH": for messages, never the key */
+  int line;
+} conf_content_key_t;
 
 typedef struct conf_declog {
   char *path;                 /* NULL: no decision log; relative paths are in data_dir */
@@ -128,6 +145,71 @@ typedef enum conf_policy_detect {
   CONF_DETECT_OWN,                          /* its own thresholds (own tracker) */
 } conf_policy_detect_t;
 
+/* The console at /ui and who may sign in to it (docs/console.md). */
+#define CONF_MAX_USERS 256
+typedef struct conf_user {
+  char *name;                 /* 1-63 letters, digits, '.', '_', '-', '@' */
+  wd_role_t role;
+  char *password_hash;        /* PHC string (wd_password_parse checked it) */
+  int line;
+} conf_user_t;
+
+typedef struct conf_console {
+  int enabled;                /* serve /ui and /ui/login (default 1) */
+  int secure_cookie;          /* -1 auto (Secure when the request came over https), 0, 1 */
+  int64_t session_ttl;        /* seconds from sign-in (default 43200) */
+  int64_t session_idle;       /* seconds since last use (default 1800) */
+  size_t max_sessions;        /* default 10000 */
+  conf_user_t *users;         /* arena array */
+  size_t nusers;
+} conf_console_t;
+
+/* Alert thresholds and the webhooks that hear of them (docs/alerts.md). */
+#define CONF_MAX_WEBHOOKS 8
+typedef struct conf_webhook {
+  char *url;                  /* http:// or https:// */
+  char *secret;               /* HMAC-SHA256 key for X-Warden-Signature; NULL: unsigned */
+  int slack;                  /* format: slack ({"text": ...}) instead of Warden's JSON */
+  int line;
+} conf_webhook_t;
+
+typedef struct conf_alerts {
+  conf_webhook_t webhooks[CONF_MAX_WEBHOOKS];
+  size_t nwebhooks;
+  int window;                 /* seconds rates and shares are measured over (default 60) */
+  int baseline;               /* seconds before the window a spike is compared with (900) */
+  int cooldown;               /* seconds before an alert fires again after it fired (600) */
+  double shared_share;        /* share of decisions on shared tokens (0.05; 0: off) */
+  double suspect_share;       /* share on suspect tokens (0: off, the default) */
+  uint64_t min_decisions;     /* fewer decisions in the window: no share alert (100) */
+  double failures_spike;      /* token failures/s at least this times the baseline (3; 0: off) */
+  double failures_min;        /* ... and at least this many a second (5) */
+  double blocks_spike;        /* decisions answered block, the same (3; 0: off) */
+  double blocks_min;          /* (5) */
+  uint64_t ban_storm;         /* bans added within the window (100; 0: off) */
+  int retries;                /* delivery attempts per webhook and alert (8) */
+  int timeout;                /* seconds per attempt (5) */
+  int queue;                  /* deliveries waiting, at most (256) */
+} conf_alerts_t;
+
+/* Replication between nodes through NATS JetStream (docs/cluster.md). No URLs: one node. */
+#define CONF_MAX_NATS 16
+typedef struct conf_cluster {
+  char *nats[CONF_MAX_NATS];  /* broker URLs (nats://host:port) */
+  size_t nnats;
+  char *node_id;              /* this node's id, unique in the cluster; NULL: the host name */
+  char *subject_prefix;       /* "warden": subjects warden.bans.*, warden.usage.*, ... */
+  char *bans_stream;          /* "WARDEN_BANS" */
+  char *usage_stream;         /* "WARDEN_USAGE" */
+  char *replay_stream;        /* "WARDEN_REPLAY" */
+  int replicas;               /* stream replicas when Warden creates the streams (default 1) */
+  uint64_t queue;             /* messages waiting for the broker, at most (default 100000) */
+  int replay_fail_closed;     /* replay_when_down: closed refuses catreplay=1 first uses while
+                                 the broker is unreachable (default open) */
+  int64_t usage_max_age;      /* seconds the broker keeps usage observations (default 600) */
+  int64_t replay_max_age;     /* seconds the broker keeps catreplay=1 uses (default 86400) */
+} conf_cluster_t;
+
 typedef struct conf_arena conf_arena_t;
 
 typedef struct conf {
@@ -150,12 +232,17 @@ typedef struct conf {
   size_t npolicies;
   int policy_lines[CONF_MAX_POLICIES];
   conf_token_api_t token_api;
+  conf_content_key_t *content_keys; /* arena array */
+  size_t ncontent_keys;
   conf_declog_t declog;
   conf_limits_t limits;
   conf_geo_t geo;
   conf_detect_t detect;
   conf_policy_detect_t policy_detect[CONF_MAX_POLICIES];
   wd_detect_config_t *policy_detect_cfg[CONF_MAX_POLICIES]; /* CONF_DETECT_OWN: arena copy */
+  conf_cluster_t cluster;
+  conf_console_t console;
+  conf_alerts_t alerts;
   conf_arena_t *arena;
 } conf_t;
 
@@ -184,6 +271,9 @@ int conf_add_key_arg(conf_t *c, const char *arg, char *err, size_t errlen);
  * run (`first` set), then adds. -1 and err when malformed or too many. */
 int conf_add_listen_arg(conf_t *c, const char *arg, int first, char *err, size_t errlen);
 
+/* --nats URL: adds a broker URL (the first use in a run replaces the configured ones); -1 and
+ * err when malformed or too many. */
+int conf_add_nats_arg(conf_t *c, const char *url, int first, char *err, size_t errlen);
 /* Set a string field from the command line (copied into the arena). */
 char *conf_strdup(conf_t *c, const char *s);
 

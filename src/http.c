@@ -32,6 +32,7 @@
 
 #include "h2o/http2.h"
 
+#include "console.h"
 #include "request.h"
 #include "util/codec.h"
 #include "writer.h"
@@ -140,24 +141,7 @@ void http_send_error(h2o_req_t *req, metrics_route_t route, int status, const ch
 }
 
 int http_admin_ok(h2o_req_t *req, metrics_route_t route) {
-  srv_t *s = loop_of(req)->srv;
-  const char *tok = req_bearer(req);
-  if (!s->have_admin) {
-    http_send_error(req, route, 403, "forbidden", "the admin API is disabled (no admin token)");
-    return 0;
-  }
-  unsigned char h[32];
-  unsigned int hl = 0;
-  int ok = tok && strlen(tok) <= 1024 &&
-           EVP_Digest(tok, strlen(tok), h, &hl, EVP_sha256(), NULL) == 1 && hl == 32 &&
-           wd_ct_equal(h, s->admin_hash, 32);
-  if (!ok) {
-    http_header(req, "WWW-Authenticate", "Bearer realm=\"warden-admin\"");
-    http_send_error(req, route, 401, "unauthorized",
-                    "admin calls need 'Authorization: Bearer <admin token>'");
-    return 0;
-  }
-  return 1;
+  return console_auth(req, route, WD_ROLE_ADMIN, NULL);
 }
 
 const char *http_body(h2o_req_t *req, size_t *n) {
@@ -219,6 +203,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req) {
       api_token(l, req);
     else
       method_not_allowed(req, ROUTE_TOKEN, "GET");
+  } else if (path_has_prefix(p, "/v1/key/")) {
+    if (IS("GET") || IS("HEAD"))
+      api_key(l, req, p.base + 8, p.len - 8);
+    else
+      method_not_allowed(req, ROUTE_KEY, "GET, HEAD");
   } else if (path_is(p, "/v1/bans") || path_has_prefix(p, "/v1/bans/")) {
     api_bans(l, req, LIST_BANS, p.base + 8, p.len - 8);
   } else if (path_is(p, "/v1/allow") || path_has_prefix(p, "/v1/allow/")) {
@@ -232,6 +221,22 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req) {
       method_not_allowed(req, ROUTE_AUDIT, "GET");
   } else if (path_is(p, "/v1/policies") || path_has_prefix(p, "/v1/policies/")) {
     api_policies(l, req, p.base + 12, p.len - 12);
+  } else if (path_is(p, "/v1/stats")) {
+    if (IS("GET"))
+      api_stats(l, req);
+    else
+      method_not_allowed(req, ROUTE_STATS, "GET");
+  } else if (path_is(p, "/ui/login")) {
+    api_ui_login(l, req);
+  } else if (path_is(p, "/ui/logout")) {
+    api_ui_logout(l, req);
+  } else if (path_is(p, "/ui/session")) {
+    api_ui_session(l, req);
+  } else if (path_is(p, "/ui") || path_has_prefix(p, "/ui/")) {
+    api_ui_asset(l, req, p.base + 3, p.len - 3);
+  } else if (path_is(p, "/")) {
+    http_header(req, "Location", "/ui/");
+    http_send(req, ROUTE_UI, 302, "text/plain; charset=utf-8", "the console is at /ui/\n", 23);
   } else if (path_is(p, "/healthz")) {
     if (IS("GET") || IS("HEAD"))
       api_healthz(l, req);
@@ -532,6 +537,7 @@ int http_start(srv_t *s, char *err, size_t errlen) {
     loop_t *l = &s->loops[t];
     h2o_multithread_register_receiver(l->ctx.queue, &l->done_receiver, on_ban_done);
     h2o_multithread_register_receiver(l->ctx.queue, &l->ctl_receiver, on_ctl);
+    h2o_multithread_register_receiver(l->ctx.queue, &l->console_receiver, console_on_answers);
     for (size_t i = 0; i < l->nlisteners; i++)
       h2o_socket_read_start(l->listeners[i], on_accept);
   }
@@ -596,6 +602,8 @@ void http_cleanup(srv_t *s) {
       h2o_multithread_unregister_receiver(l->ctx.queue, &l->done_receiver);
     if (l->ctl_receiver.queue)
       h2o_multithread_unregister_receiver(l->ctx.queue, &l->ctl_receiver);
+    if (l->console_receiver.queue)
+      h2o_multithread_unregister_receiver(l->ctx.queue, &l->console_receiver);
     h2o_evloop_t *loop = l->ctx.loop;
     h2o_multithread_queue_t *queue = l->ctx.queue;
     h2o_context_dispose(&l->ctx);

@@ -58,8 +58,9 @@ void http_send_error(h2o_req_t *req, metrics_route_t route, int status, const ch
 /* Add a response header (name and value copied into the pool). */
 void http_header(h2o_req_t *req, const char *name, const char *value);
 
-/* Check `Authorization: Bearer <admin token>` in constant time. 1 when authorized; otherwise
- * answers 401 (or 403 when no admin token is configured) and returns 0. */
+/* An admin-role request: the bearer admin token (constant time) or an admin's console session
+ * with its CSRF token (console_auth). 1 when authorized; otherwise answers 401 or 403 and
+ * returns 0. */
 int http_admin_ok(h2o_req_t *req, metrics_route_t route);
 
 /* The request body as a NUL-terminated pool copy (n bytes), "" when none. */

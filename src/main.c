@@ -22,6 +22,7 @@ static void usage(FILE *f) {
           "  serve           run the decision service (HTTP API, nginx auth_request, token API)\n"
           "  analyze         find shared tokens in existing CDN logs (nginx, CloudFront, Warden)\n"
           "  sim             labelled traffic of a live event, to files or to warden serve\n"
+          "  passwd          hash a console user's password for the configuration\n"
           "  version         print the version\n"
           "\n"
           "Run 'warden <command> --help' for its options.\n");
@@ -116,6 +117,8 @@ int main(int argc, char **argv) {
     return cmd_analyze(argc - 1, argv + 1);
   if (strcmp(cmd, "sim") == 0)
     return cmd_sim(argc - 1, argv + 1);
+  if (strcmp(cmd, "passwd") == 0)
+    return cmd_passwd(argc - 1, argv + 1);
   if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
     printf("warden %s\n", WARDEN_VERSION);
     return WD_EXIT_OK;
@@ -124,6 +127,9 @@ int main(int argc, char **argv) {
     usage(stdout);
     return WD_EXIT_OK;
   }
-  fprintf(stderr, "warden: unknown command '%s' (expected token, serve, analyze, sim, version or help)\n", cmd);
+  fprintf(stderr,
+          "warden: unknown command '%s' (expected token, serve, analyze, sim, passwd, version "
+          "or help)\n",
+          cmd);
   return WD_EXIT_USAGE;
 }

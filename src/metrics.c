@@ -14,7 +14,8 @@ static const uint64_t lat_bounds_ns[METRICS_LAT_BUCKETS] = {
     2500000, 5000000, 10000000, 25000000, 50000000, 100000000, 1000000000};
 
 static const char *const route_names[ROUTE_COUNT] = {
-    "decide", "auth", "token", "bans", "allow", "cases", "audit", "policies", "health", "metrics", "other"};
+    "decide", "auth",    "token", "bans", "allow", "cases", "audit",
+    "policies", "health", "metrics", "ui", "stats", "key", "other"};
 
 void metrics_decision(metrics_thread_t *m, const wd_decision_t *d, uint64_t latency_ns) {
   int reason = d->nreasons ? (int)d->reasons[0] : WD_REASON_COUNT;
@@ -193,6 +194,14 @@ void metrics_render(jw_t *w, metrics_thread_t *const *t, size_t n, const metrics
   jw_printf(w, "warden_cases_dropped_total %llu\n", (unsigned long long)x->cases_dropped);
   counter_head(w, "warden_case_flush_errors_total", "Case-store flushes that failed.", "counter");
   jw_printf(w, "warden_case_flush_errors_total %llu\n", (unsigned long long)LOAD(g->case_errors));
+  counter_head(w, "warden_audit_dropped_total",
+               "Audit records lost because the queue was full or the write failed.", "counter");
+  jw_printf(w, "warden_audit_dropped_total %llu\n", (unsigned long long)LOAD(g->audit_dropped));
+  counter_head(w, "warden_console_logins_total", "Console sign-ins by result.", "counter");
+  jw_printf(w, "warden_console_logins_total{result=\"ok\"} %llu\n",
+            (unsigned long long)LOAD(g->logins[1]));
+  jw_printf(w, "warden_console_logins_total{result=\"failed\"} %llu\n",
+            (unsigned long long)LOAD(g->logins[0]));
   counter_head(w, "warden_ban_index_bytes", "Memory held by the in-memory ban index.", "gauge");
   jw_printf(w, "warden_ban_index_bytes %llu\n", (unsigned long long)x->ban_index_bytes);
   counter_head(w, "warden_ban_store_bytes", "LMDB pages in use by the ban store.", "gauge");
@@ -204,6 +213,10 @@ void metrics_render(jw_t *w, metrics_thread_t *const *t, size_t n, const metrics
   jw_printf(w, "warden_ban_changes_total %llu\n", (unsigned long long)LOAD(g->ban_changes));
   counter_head(w, "warden_ban_commit_errors_total", "Ban-list commits that failed.", "counter");
   jw_printf(w, "warden_ban_commit_errors_total %llu\n", (unsigned long long)LOAD(g->ban_errors));
+  counter_head(w, "warden_bans_added_total",
+               "Bans added to the ban list (people, the API, the detector, the cluster).",
+               "counter");
+  jw_printf(w, "warden_bans_added_total %llu\n", (unsigned long long)LOAD(g->bans_added));
   counter_head(w, "warden_bans_expired_total", "Expired bans purged.", "counter");
   jw_printf(w, "warden_bans_expired_total %llu\n", (unsigned long long)LOAD(g->bans_expired));
   counter_head(w, "warden_replay_flushed_total", "Replay (catreplay=1) entries persisted.",

@@ -33,6 +33,9 @@ typedef enum metrics_route {
   ROUTE_POLICIES,
   ROUTE_HEALTH,
   ROUTE_METRICS,
+  ROUTE_UI,                                     /* the console: /ui, /ui/login, ... */
+  ROUTE_STATS,                                  /* /v1/stats, what-if */
+  ROUTE_KEY,                                    /* /v1/key/<id>: content keys */
   ROUTE_OTHER,
   ROUTE_COUNT
 } metrics_route_t;
@@ -66,6 +69,9 @@ typedef struct metrics_global {
   _Atomic uint64_t declog_write_errors;
   _Atomic uint64_t declog_rotations;
   _Atomic uint64_t case_errors;                 /* case flushes that failed */
+  _Atomic uint64_t bans_added;                  /* bans committed to the ban list (any actor) */
+  _Atomic uint64_t audit_dropped;               /* audit records lost: queue full, write failed */
+  _Atomic uint64_t logins[2];                   /* console sign-ins: failed, succeeded */
 } metrics_global_t;
 
 static inline void metrics_inc(_Atomic uint64_t *c) {

@@ -26,6 +26,8 @@
 
 #include <h2o.h>
 
+#include "warden/audit.h"
+#include "warden/auth.h"
 #include "warden/cases.h"
 #include "warden/decide.h"
 #include "warden/geo.h"
@@ -40,6 +42,7 @@ typedef struct srv srv_t;
 /* The two lists of the same structure (wd_banlist_t): bans, and viewers allowed after review. */
 typedef enum list_kind { LIST_BANS = 0, LIST_ALLOW } list_kind_t;
 typedef struct writer writer_t;
+typedef struct cluster cluster_t;
 
 typedef struct loop {
   srv_t *srv;
@@ -53,6 +56,7 @@ typedef struct loop {
   size_t nlisteners;
   h2o_multithread_receiver_t done_receiver; /* ban changes committed by the writer */
   h2o_multithread_receiver_t ctl_receiver;  /* stop requests from the main thread */
+  h2o_multithread_receiver_t console_receiver; /* sign-ins checked by the console worker */
   h2o_multithread_message_t ctl_msg;
   wd_verifier_t *verifier;                  /* token verification for decisions */
   wd_verifier_t *viewer_verifier;           /* viewer JWTs for the token API */
@@ -66,6 +70,7 @@ typedef struct loop {
   h2o_linklist_t conns;                     /* open connections (http.c) */
   uint64_t nconns;
   double end_at, stop_at;                   /* shutdown: end idle connections, give up */
+  struct mon_loop *mon;                     /* the console's per-thread counters (monitor.c) */
   metrics_thread_t metrics;
 } loop_t;
 
@@ -83,6 +88,10 @@ struct srv {
   _Atomic(wd_banlist_t *) allow;
   _Atomic(wd_cases_t *) cases;
   _Atomic(wd_replay_t *) replay;
+  _Atomic(wd_audit_t *) audit;              /* the audit trail (opened by the writer) */
+  wd_sessions_t *sessions;                  /* console sessions (console.c) */
+  struct console *console;                  /* the sign-in worker (console.c) */
+  struct monitor *monitor;                  /* samples, live stats, alerts (monitor.c) */
   _Atomic int ready;
   _Atomic int stopping;
   _Atomic int fatal;                        /* start-up failed on the writer thread */
@@ -94,6 +103,7 @@ struct srv {
   loop_t *loops;
   int nloops;
   writer_t *writer;
+  cluster_t *cluster;                       /* NULL: one node, no broker (cluster.c) */
   declog_file_t *declog_file;               /* owned by the writer thread once started */
   metrics_global_t gm;
   double start_time;
@@ -111,6 +121,17 @@ void api_policies(loop_t *l, h2o_req_t *req, const char *rest, size_t restlen);
 void api_healthz(loop_t *l, h2o_req_t *req);
 void api_readyz(loop_t *l, h2o_req_t *req);
 void api_metrics(loop_t *l, h2o_req_t *req);
+void api_stats(loop_t *l, h2o_req_t *req);
+void api_key(loop_t *l, h2o_req_t *req, const char *id, size_t idlen);
+
+/* The decision for a request of `url` (origin-form path and query) on `host` (NULL: the
+ * request's X-Original-Host from a trusted proxy, else its Host), taking the client address,
+ * the trusted country and ASN headers and every header (the token's cookie or header) from req:
+ * the decision a segment of that asset would get (api_decide.c, for the key endpoint). Counted,
+ * logged (route "key") and fed to detection like any decision. Returns 0 with *d filled (the
+ * caller answers and cleans d up), or answers itself (503 while loading, 400) and returns -1. */
+int decide_for_asset(loop_t *l, h2o_req_t *req, const char *url, const char *host,
+                     wd_decision_t *d);
 
 /* The loop thread owning a request. */
 static inline loop_t *loop_of(h2o_req_t *req) {

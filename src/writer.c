@@ -5,7 +5,10 @@
  */
 #include "writer.h"
 
+#include "cluster.h"
+
 #include <errno.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +35,10 @@ struct writer {
   double cases_flushed_ms;
   wd_replay_t *replay;
   wd_decider_t *decider;
+  wd_audit_t *audit;
+  struct audit_node *audit_head, *audit_tail; /* queued by writer_audit (under mu) */
+  struct audit_node *own_head, *own_tail;     /* made on the writer thread this round */
+  size_t audit_pending;
 };
 
 ban_op_t *ban_op_create(size_t n) {
@@ -87,6 +94,13 @@ static int load(writer_t *w) {
             wd_strerror(rc));
     return -1;
   }
+  rc = wd_audit_open(c->data_dir, NULL, &w->audit);
+  if (rc) {
+    fprintf(stderr, "warden: cannot open the audit trail in %s: %s\n", c->data_dir,
+            wd_strerror(rc));
+    return -1;
+  }
+  atomic_store_explicit(&s->audit, w->audit, memory_order_release);
   rc = wd_replay_open(c->data_dir, &w->replay);
   if (rc) {
     fprintf(stderr, "warden: cannot open the replay memory in %s: %s\n", c->data_dir,
@@ -121,7 +135,9 @@ static int load(writer_t *w) {
 }
 
 static void answer(writer_t *w, ban_op_t *op) {
-  if (w->answer && op->origin)
+  if (op->done)
+    op->done(op, op->done_arg);
+  else if (w->answer && op->origin)
     h2o_multithread_send_message(&op->origin->done_receiver, &op->msg);
   else
     ban_op_free(op); /* the loops are gone: the change is committed, nobody waits */
@@ -144,22 +160,186 @@ static void settle_case(writer_t *w, ban_op_t *op) {
   }
 }
 
+/* ---------------------------------------------------------------- audit trail */
+
+/* One queued record with its own copies of the text. */
+typedef struct audit_node {
+  struct audit_node *next;
+  wd_audit_entry_t e;
+  char actor[64], role[16], via[16], action[32], target[WD_BAN_VALUE_MAX + 32], ip[64];
+  char *detail;
+} audit_node_t;
+
+static audit_node_t *audit_node(const wd_audit_entry_t *e) {
+  audit_node_t *n = calloc(1, sizeof *n);
+  if (!n)
+    return NULL;
+  snprintf(n->actor, sizeof n->actor, "%s", e->actor ? e->actor : "");
+  snprintf(n->role, sizeof n->role, "%s", e->role ? e->role : "");
+  snprintf(n->via, sizeof n->via, "%s", e->via ? e->via : "");
+  snprintf(n->action, sizeof n->action, "%s", e->action ? e->action : "");
+  snprintf(n->target, sizeof n->target, "%s", e->target ? e->target : "");
+  snprintf(n->ip, sizeof n->ip, "%s", e->ip ? e->ip : "");
+  n->detail = e->detail ? strdup(e->detail) : NULL;
+  n->e = (wd_audit_entry_t){.time = e->time ? e->time : now_s(), .actor = n->actor,
+                            .role = n->role, .via = n->via, .action = n->action,
+                            .target = n->target, .ip = n->ip, .ok = e->ok, .detail = n->detail};
+  return n;
+}
+
+static void audit_node_free(audit_node_t *n) {
+  free(n->detail);
+  free(n);
+}
+
+/* Records made on the writer thread itself wait for the round's append. */
+static void audit_local(writer_t *w, const wd_audit_entry_t *e) {
+  audit_node_t *n = audit_node(e);
+  if (!n) {
+    metrics_shared_add(&w->srv->gm.audit_dropped, 1);
+    return;
+  }
+  if (w->own_tail)
+    w->own_tail->next = n;
+  else
+    w->own_head = n;
+  w->own_tail = n;
+}
+
+/* One record per change of a committed op, or one for a verdict, when the op came from a
+ * person or the detector (cluster ops are recorded where they were made). */
+static void audit_op(writer_t *w, ban_op_t *op) {
+  if (!w->audit || !op->who_via[0] || op->from_cluster)
+    return;
+  const char *listname = op->list == LIST_ALLOW ? "allow" : "ban";
+  for (size_t i = 0; i < op->n; i++) {
+    const wd_ban_change_t *c = &op->changes[i];
+    int ok = !op->rc && !c->result;
+    char action[32], target[WD_BAN_VALUE_MAX + 32];
+    snprintf(action, sizeof action, "%s.%s", listname, c->op == WD_BAN_LIFT ? "lift" : "add");
+    snprintf(target, sizeof target, "%s %s", wd_ban_type_name(c->ban.type), c->ban.value);
+    json_t *d = json_object();
+    if (c->ban.reason[0])
+      json_object_set_new(d, "reason", json_string(c->ban.reason));
+    if (c->op == WD_BAN_ADD)
+      json_object_set_new(d, "until", c->ban.until ? json_integer(c->ban.until) : json_null());
+    if (op->case_id)
+      json_object_set_new(d, "case", json_integer((json_int_t)op->case_id));
+    if (!ok)
+      json_object_set_new(d, "error", json_string(wd_strerror(op->rc ? op->rc : c->result)));
+    char *text = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    audit_local(w, &(wd_audit_entry_t){.actor = c->ban.actor, .role = op->who_role,
+                                    .via = op->who_via, .action = action, .target = target,
+                                    .ip = op->who_ip, .ok = ok, .detail = text});
+    free(text);
+  }
+  if (op->case_id) {
+    char target[48];
+    snprintf(target, sizeof target, "case %llu", (unsigned long long)op->case_id);
+    int ok = !op->rc;
+    for (size_t i = 0; i < op->n; i++)
+      ok = ok && !op->changes[i].result;
+    json_t *d = json_object();
+    json_object_set_new(d, "verdict", json_string(wd_case_status_name(op->case_status)));
+    if (op->case_note[0])
+      json_object_set_new(d, "note", json_string(op->case_note));
+    char *text = json_dumps(d, JSON_COMPACT);
+    json_decref(d);
+    audit_local(w, &(wd_audit_entry_t){.actor = op->case_actor, .role = op->who_role,
+                                    .via = op->who_via, .action = "case.verdict",
+                                    .target = target, .ip = op->who_ip, .ok = ok,
+                                    .detail = text});
+    free(text);
+  }
+}
+
+int writer_audit(writer_t *w, const wd_audit_entry_t *e) {
+  audit_node_t *n = NULL;
+  pthread_mutex_lock(&w->mu);
+  int full = w->stop || w->audit_pending >= WRITER_AUDIT_MAX;
+  pthread_mutex_unlock(&w->mu);
+  if (!full)
+    n = audit_node(e);
+  if (!n) {
+    metrics_shared_add(&w->srv->gm.audit_dropped, 1);
+    return -1;
+  }
+  pthread_mutex_lock(&w->mu);
+  if (w->stop) { /* stopped meanwhile: its last round may be over */
+    pthread_mutex_unlock(&w->mu);
+    audit_node_free(n);
+    metrics_shared_add(&w->srv->gm.audit_dropped, 1);
+    return -1;
+  }
+  if (w->audit_tail)
+    w->audit_tail->next = n;
+  else
+    w->audit_head = n;
+  w->audit_tail = n;
+  w->audit_pending++;
+  pthread_mutex_unlock(&w->mu);
+  return 0;
+}
+
+/* Append the round's records (the queue's, then the writer's own) in one transaction. */
+static void do_audit(writer_t *w) {
+  pthread_mutex_lock(&w->mu);
+  audit_node_t *list = w->audit_head;
+  w->audit_head = w->audit_tail = NULL;
+  w->audit_pending = 0;
+  pthread_mutex_unlock(&w->mu);
+  if (w->own_head) {
+    w->own_tail->next = list;
+    list = w->own_head;
+    w->own_head = w->own_tail = NULL;
+  }
+  size_t n = 0;
+  for (audit_node_t *a = list; a; a = a->next)
+    n++;
+  if (!n)
+    return;
+  wd_audit_entry_t *v = malloc(n * sizeof *v);
+  size_t k = 0;
+  for (audit_node_t *a = list; a && v; a = a->next)
+    v[k++] = a->e;
+  long rc = v && w->audit ? wd_audit_append(w->audit, v, n) : WD_ENOMEM;
+  if (rc < 0) {
+    metrics_shared_add(&w->srv->gm.audit_dropped, n);
+    fprintf(stderr, "warden: %zu audit record%s not written: %s\n", n, n == 1 ? "" : "s",
+            wd_strerror((int)rc));
+  }
+  free(v);
+  while (list) {
+    audit_node_t *next = list->next;
+    audit_node_free(list);
+    list = next;
+  }
+}
+
 /* Commit the ops in [first, ...) whose changes fit one batch into list bl; returns the first op
- * not taken. */
+ * not taken. A batch holds either changes made here (recorded in the outbox when the node is in
+ * a cluster) or one op received from the cluster (applied idempotently, with its cursor). */
 static ban_op_t *commit_batch(writer_t *w, wd_banlist_t *bl, ban_op_t *first) {
   size_t total = 0;
   ban_op_t *end = first;
-  while (end && (total == 0 || total + end->n <= WD_BAN_BATCH_MAX)) {
+  while (end && (total == 0 || total + end->n <= WD_BAN_BATCH_MAX) &&
+         end->from_cluster == first->from_cluster && (end == first || !first->from_cluster)) {
     total += end->n;
     end = end->next;
   }
+  wd_banlist_apply_opts_t ao = {.outbox = w->srv->cluster != NULL && !first->from_cluster,
+                                .skip_same = first->from_cluster,
+                                .lazy_sync = first->from_cluster,
+                                .cursor = first->from_cluster ? first->cursor : NULL,
+                                .cursor_value = first->cursor_value};
   wd_ban_change_t *batch = NULL;
   int rc;
-  if (total == 0) {
+  if (total == 0 && !ao.cursor) {
     rc = 0; /* verdicts without a list change */
   } else if (first->next == end) {
     batch = first->changes; /* one op: apply in place */
-    rc = wd_banlist_apply(bl, batch, total, now_s());
+    rc = wd_banlist_apply_ex(bl, batch, total, now_s(), &ao);
   } else {
     batch = malloc(total * sizeof *batch);
     if (!batch) {
@@ -172,7 +352,7 @@ static ban_op_t *commit_batch(writer_t *w, wd_banlist_t *bl, ban_op_t *first) {
       for (ban_op_t *op = first; op != end; op = op->next)
         for (size_t i = 0; i < op->n; i++)
           batch[k++] = op->changes[i];
-      rc = wd_banlist_apply(bl, batch, total, now_s());
+      rc = wd_banlist_apply_ex(bl, batch, total, now_s(), &ao);
       k = 0;
       for (ban_op_t *op = first; op != end; op = op->next)
         for (size_t i = 0; i < op->n; i++)
@@ -187,12 +367,22 @@ static ban_op_t *commit_batch(writer_t *w, wd_banlist_t *bl, ban_op_t *first) {
   } else if (total) {
     metrics_shared_add(&s->gm.ban_batches, 1);
     metrics_shared_add(&s->gm.ban_changes, total);
+    if (bl == w->bans) { /* bans added, for the ban-storm alert and warden_bans_added_total */
+      uint64_t added = 0;
+      for (ban_op_t *o = first; o != end; o = o->next)
+        for (size_t i = 0; i < o->n; i++)
+          added += o->changes[i].op == WD_BAN_ADD && !o->changes[i].result;
+      metrics_shared_add(&s->gm.bans_added, added);
+    }
+    if (ao.outbox)
+      cluster_wake(s->cluster); /* the outbox has news for the other nodes */
   }
   ban_op_t *op = first;
   while (op != end) {
     ban_op_t *next = op->next;
     op->rc = rc;
     settle_case(w, op);
+    audit_op(w, op);
     answer(w, op);
     op = next;
   }
@@ -303,6 +493,7 @@ static void *writer_main(void *arg) {
     do_cases(w);
     do_replay(w);
     do_declog(w);
+    do_audit(w);
     if (w->bans && now_s() >= next_expire) {
       long n = wd_banlist_expire(w->bans, now_s());
       if (n > 0)
@@ -342,7 +533,8 @@ int writer_start(srv_t *srv, writer_t **out) {
 
 int writer_submit(writer_t *w, ban_op_t *op) {
   pthread_mutex_lock(&w->mu);
-  if (w->stop || w->pending + op->n > (size_t)w->srv->conf->limits.max_pending_bans) {
+  if (w->stop ||
+      (!op->from_cluster && w->pending + op->n > (size_t)w->srv->conf->limits.max_pending_bans)) {
     pthread_mutex_unlock(&w->mu);
     metrics_shared_add(&w->srv->gm.ban_queue_full, 1);
     return -1;
@@ -382,6 +574,9 @@ void writer_stop(writer_t *w) {
   atomic_store(&s->allow, NULL);
   atomic_store(&s->cases, NULL);
   atomic_store(&s->replay, NULL);
+  atomic_store(&s->audit, NULL);
+  do_audit(w); /* what came in after the thread's last round */
+  wd_audit_close(w->audit);
   if (w->decider)
     wd_decider_destroy(w->decider);
   if (w->replay) {

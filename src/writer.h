@@ -11,13 +11,17 @@
  *   - changed review cases are flushed (wd_cases_flush), at most once a second;
  *   - queued replay entries are flushed (wd_replay_flush);
  *   - every loop thread's decision-log ring is drained into the log file;
- *   - expired bans are purged once a minute.
+ *   - expired bans are purged once a minute;
+ *   - audit records (writer_audit, and one per committed change or verdict) are appended to
+ *     the audit trail.
  * On stop it finishes all of that once more before returning.
  */
 #ifndef WARDEN_SRC_WRITER_H
 #define WARDEN_SRC_WRITER_H
 
 #include <stddef.h>
+
+#include "warden/audit.h"
 
 #include "server.h"
 
@@ -40,6 +44,18 @@ typedef struct ban_op {
   wd_case_status_t case_status;   /* this status, made durable before the answer */
   char case_actor[64];
   char case_note[WD_CASE_TEXT_MAX];
+  char who_role[16];              /* the audit trail: the requester's role ("" for the */
+  char who_via[16];               /* detector), "console", "api" or "detector", and address */
+  char who_ip[64];
+  /* Changes received from the other nodes of a cluster (cluster.c): applied idempotently, not
+   * sent again, and the stream position `cursor_value` stored under `cursor` (when not NULL)
+   * in the same transaction. done (when set) is called on the writer thread once committed,
+   * instead of answering a loop thread; the op then belongs to done's caller. */
+  int from_cluster;
+  const char *cursor;
+  uint64_t cursor_value;
+  void (*done)(struct ban_op *op, void *arg);
+  void *done_arg;
 } ban_op_t;
 
 /* Allocate an op with room for n changes (zeroed). NULL on allocation failure. */
@@ -63,8 +79,17 @@ int writer_start(srv_t *srv, writer_t **out);
 
 /* Queue an op; the writer sends it back to op->origin->done_receiver once committed. Returns -1
  * (the op is still the caller's) when limits.max_pending_bans changes are already waiting or
- * the writer is stopping. */
+ * the writer is stopping (ops from_cluster are bounded by their sender and only refused when
+ * the writer is stopping). */
 int writer_submit(writer_t *w, ban_op_t *op);
+
+/*
+ * Queue an audit record (copied) for the writer to append in its next round (one synced
+ * transaction per round). Never blocks; -1 when WRITER_AUDIT_MAX records are already waiting or
+ * the writer has stopped (counted in warden_audit_dropped_total). Any thread.
+ */
+#define WRITER_AUDIT_MAX 10000
+int writer_audit(writer_t *w, const wd_audit_entry_t *e);
 
 /* Changes waiting for the writer. */
 size_t writer_depth(writer_t *w);

@@ -19,7 +19,8 @@
  *
  * Storage: the file "bans.mdb" (and "bans.mdb-lock") in the data directory; sub-databases
  * "bans" (type and value -> ban), "expiry" (until, type, value: for wd_banlist_expire) and
- * "audit" (sequence -> JSON line). One process opens a directory at a time.
+ * "audit" (sequence -> JSON line), "outbox" (changes waiting to be sent to other nodes) and
+ * "cursor" (positions reached in replicated streams). One process opens a directory at a time.
  *
  * Expiry: a ban with `until` in the past never matches, whether or not wd_banlist_expire has
  * purged it yet. Token bans should end when the token would have: when the operator gives no
@@ -114,6 +115,70 @@ int wd_ban_canonical(wd_ban_type_t type, const char *value, char *out);
  * Writer thread only.
  */
 int wd_banlist_apply(wd_banlist_t *bl, wd_ban_change_t *changes, size_t n, int64_t now);
+
+/*
+ * Options of wd_banlist_apply_ex, for a list replicated between nodes (docs/cluster.md).
+ *   outbox     record every change that took effect in the store's outbox, in the same
+ *              transaction, for a publisher to send to the other nodes (wd_banlist_outbox_read);
+ *              set for changes made at this node, never for changes received from others.
+ *   cursor     when not NULL, a name of at most WD_BAN_CURSOR_MAX - 1 bytes: set that cursor to
+ *              cursor_value in the same transaction (the position reached in a replicated
+ *              stream), even when no change is valid or n is 0.
+ *   skip_same  an ADD identical to the ban in the store (created, until, reason and actor) is a
+ *              no-op (result 0, no audit record): a node receiving its own change back.
+ *   lazy_sync  write the commit's data durably but not its last step (LMDB's MDB_NOMETASYNC):
+ *              a system crash (not a process crash) may undo this transaction, never damage the
+ *              store; for changes that can be fetched again, with their cursor.
+ */
+#define WD_BAN_CURSOR_MAX 64
+typedef struct wd_banlist_apply_opts {
+  int outbox;
+  const char *cursor;
+  uint64_t cursor_value;
+  int skip_same;
+  int lazy_sync;
+} wd_banlist_apply_opts_t;
+
+/*
+ * wd_banlist_apply with options (o may be NULL: exactly wd_banlist_apply). The outbox records
+ * and the cursor commit with the changes or not at all. Errors as wd_banlist_apply; WD_EINVAL
+ * for a cursor name empty or too long. Writer thread only.
+ */
+int wd_banlist_apply_ex(wd_banlist_t *bl, wd_ban_change_t *changes, size_t n, int64_t now,
+                        const wd_banlist_apply_opts_t *o);
+
+/* The value of a cursor set by wd_banlist_apply_ex: 0 and *out, or WD_ENOTOKEN (*out set to 0)
+ * when it was never set; WD_EINVAL for a bad name. Any thread. */
+int wd_banlist_cursor(wd_banlist_t *bl, const char *name, uint64_t *out);
+
+/* One change waiting in the outbox: its id (increasing, never reused in a store), the
+ * operation and the ban as it was stored (created filled in; for a lift the lifted ban's
+ * type and value, with the lift's reason and actor). */
+typedef struct wd_ban_outbox_entry {
+  uint64_t id;
+  wd_ban_op_t op;
+  wd_ban_t ban;
+} wd_ban_outbox_entry_t;
+
+/*
+ * Read outbox entries with id > after, in id order, calling fn for each of at most `limit`
+ * (capped at WD_BAN_PAGE_MAX), outside the read snapshot (fn may call any banlist function). A
+ * non-zero return from fn stops and is returned. Any thread.
+ */
+int wd_banlist_outbox_read(wd_banlist_t *bl, uint64_t after, size_t limit,
+                           int (*fn)(const wd_ban_outbox_entry_t *e, void *arg), void *arg);
+
+/*
+ * Remove outbox entries with id <= upto (sent), and when more than `keep` remain (keep > 0) the
+ * oldest beyond keep (the bound on what waits for an unreachable broker); *dropped (may be
+ * NULL) receives how many were removed for the bound. One synced transaction, only when
+ * something is removed. Any thread (LMDB's write lock serialises it with apply, which may wait
+ * for it). Returns 0 or WD_E*.
+ */
+int wd_banlist_outbox_trim(wd_banlist_t *bl, uint64_t upto, uint64_t keep, uint64_t *dropped);
+
+/* Entries in the outbox. Any thread. */
+uint64_t wd_banlist_outbox_count(wd_banlist_t *bl);
 
 /*
  * Is this request banned? Checks the identity's token id and subject, and the client address

@@ -214,6 +214,10 @@ typedef struct wd_decision {
   int ban_token;             /* automate mode, reason shared and the policy's ban_shared: ban
                                 token.id until it expires, with the verdict as evidence */
   wd_verdict_t verdict;      /* its verdict (level OK when it did not run) */
+  int announce;              /* detection saw a network the other nodes of a cluster should
+                                hear of (wd_tracker_observe_ex) */
+  int first_use;             /* catreplay=1: this decision recorded the token's first use in
+                                the replay memory */
   int use_token_response;    /* the edge answers with token.response's headers (and status when
                                 set): a renewal (action renew), or the CAT's catif answer for a
                                 failed claim (action block with the default status) */

@@ -10,8 +10,8 @@
  *            dual-stack, Wi-Fi to mobile hand-over, casting to a second device)
  *   SUSPECT  worth a look: 3 networks over 2 ASNs, a request rate above 3x playback,
  *            impossible travel
- *   SHARED   several viewers: 5 networks, 2 countries at once, or one segment fetched from
- *            3 networks
+ *   SHARED   several viewers: 5 networks, 2 countries at once, one segment fetched from
+ *            3 networks, or one segment fetched in every rendition (a restreamer's mirror)
  *
  * with a score (0-100), the signals that fired and one line a person can read
  * (wd_detect_explain). docs/detection.md explains the signals, the defaults and how the false
@@ -27,8 +27,9 @@
  * whole tracker.
  *
  * Memory: a tracked token costs one 64-byte record plus 4-8 bytes of hash index (about 70 bytes
- * on average); tokens seen on more than two networks at once, or travelling, also hold a
- * 352-byte detail record from a bounded pool. Ten million tokens take about 0.7 GB.
+ * on average); tokens seen on more than two networks at once, travelling, or at more than twice
+ * the real-time request rate also hold a 352-byte detail record from a bounded pool. Ten million
+ * tokens take about 0.7 GB.
  */
 #ifndef WARDEN_DETECT_H
 #define WARDEN_DETECT_H
@@ -59,11 +60,12 @@ enum {
   WD_SIGNAL_TRAVEL = 1u << 5,       /* impossible travel between two locations */
   WD_SIGNAL_USER_AGENTS = 1u << 6,  /* several user agents (supports another signal, never alone) */
   WD_SIGNAL_CONCURRENT = 1u << 7,   /* more concurrent viewers than max_concurrent */
+  WD_SIGNAL_RENDITIONS = 1u << 8,   /* one segment fetched in more renditions than a player does */
 };
-#define WD_SIGNAL_COUNT 8
+#define WD_SIGNAL_COUNT 9
 
 /* "networks", "asns", "countries", "rate", "same_segment", "travel", "user_agents",
- * "concurrent" for one bit; "unknown" otherwise. */
+ * "concurrent", "renditions" for one bit; "unknown" otherwise. */
 const char *wd_signal_name(unsigned bit);
 
 #define WD_DETECT_LIST_MAX 4096      /* entries in each allow-list */
@@ -98,8 +100,14 @@ typedef struct wd_detect_config {
 
   unsigned same_segment;      /* 3: shared when one segment is fetched from this many networks
                                  within the window (2..8; 0: off) */
+  unsigned mirror_renditions; /* 2: shared when one segment is fetched in `renditions` + this
+                                 many renditions within the window: a player fetches
+                                 `renditions` of each segment, one more when it switches
+                                 quality; a restreamer mirrors every one. Watched on tokens
+                                 above twice the real-time rate (1..16; 0: off) */
   double travel_kmh;          /* 1000: suspect above this speed ... (100..100000; 0: off) */
-  double travel_min_km;       /* 500: ... over at least this distance (0..20000) */
+  double travel_min_km;       /* 500: ... over at least this distance (0..20000); within one
+                                 known country only between two networks in use at once */
   unsigned user_agents;       /* 3: this many user agents in the window add to the score of a
                                  token already suspect (2..8; 0: off) */
   unsigned max_concurrent;    /* 0: suspect above this many concurrent viewers (1..64; 0: off) */
@@ -147,7 +155,10 @@ typedef struct wd_observation {
                                  city "": unknown); NULL: nothing */
   const char *user_agent;     /* NULL or "": none; hashed */
   const char *segment;        /* the media segment requested (path without the query), NULL for
-                                 playlists, manifests and keys; hashed. See wd_detect_is_segment */
+                                 playlists, manifests and keys; hashed. See wd_detect_is_segment.
+                                 A segment is known by its file name when that holds a number
+                                 (/live/720p/seg12.ts and /live/1080p/seg12.ts are one segment
+                                 in two renditions), else by its whole path */
 } wd_observation_t;
 
 /* Zero everything, no geo. */
@@ -188,6 +199,8 @@ typedef struct wd_verdict {
   unsigned requests;          /* requests in the window (sliding estimate) */
   double rate;                /* requests / the real-time rate's requests in a window */
   unsigned same_segment;      /* most networks that fetched one segment */
+  unsigned renditions;        /* most renditions (paths) of one segment, a lower bound; counted
+                                 on tokens held in detail records only, else 0 */
   unsigned user_agents;       /* distinct user agents (lower bound) */
   unsigned travel_km;         /* the impossible travel, when signals has TRAVEL */
   unsigned travel_s;
@@ -226,6 +239,27 @@ void wd_tracker_destroy(wd_tracker_t *t);
  * token's last one is counted at the time of the last one. Any thread.
  */
 int wd_tracker_observe(wd_tracker_t *t, const wd_observation_t *o, wd_verdict_t *out);
+
+/*
+ * wd_tracker_observe for a node of a cluster (docs/cluster.md): *announce (may be NULL) is set
+ * to 1 when the other nodes should hear of this observation's network, that is when the token
+ * had no such network within the window (a first sighting), or, for a token another node has
+ * reported too (wd_tracker_merge), when its use of the network has crossed a half-window
+ * boundary since the first sighting (so a network in steady use is announced about twice a
+ * window, not per request); 0 otherwise.
+ */
+int wd_tracker_observe_ex(wd_tracker_t *t, const wd_observation_t *o, wd_verdict_t *out,
+                          int *announce);
+
+/*
+ * Merge a network another node saw for a token (key, exp, now_ms, family, addr: the network,
+ * geo: its ASN, country and location): the token's record counts the network as if it had been
+ * seen here at now_ms, once however many nodes saw it (networks are kept by prefix), without a
+ * request, user agent or segment, and without a verdict (the next observation judges). Obeys
+ * the allow-lists and max_tokens like an observation. Returns 0, or WD_EINVAL as observe. Any
+ * thread.
+ */
+int wd_tracker_merge(wd_tracker_t *t, const wd_observation_t *o);
 
 /* Drop tokens expired (or idle) at now_ms; returns how many. Holds one shard's lock at a time.
  * The server calls it every few seconds; an expired token is also reset when seen again. */

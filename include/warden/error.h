@@ -28,7 +28,8 @@
   X(ERANGE, -17, "value out of range")                                   \
   X(EIO, -18, "storage failure")                                         \
   X(ECORRUPT, -19, "data file is corrupt or not a Warden store")         \
-  X(EBUSY, -20, "data file is in use by another handle or process")
+  X(EBUSY, -20, "data file is in use by another handle or process")      \
+  X(EUNAVAILABLE, -21, "unavailable: the cluster cannot be reached")
 
 typedef enum wd_errno {
   WD_OK = 0,

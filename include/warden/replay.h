@@ -30,10 +30,18 @@ void wd_replay_close(wd_replay_t *rp);
  * valid until `until` (the token's exp plus the verification leeway; 0: never expires).
  * Returns 0 on the first use, 1 when it was seen before and is still remembered (a replay),
  * WD_EINVAL for an empty id, an id or issuer of WD_ID_MAX bytes or more, or a negative until,
- * WD_ENOMEM. A token already expired at `now` is not remembered (returns 0; verification refuses
+ * WD_ENOMEM, WD_EUNAVAILABLE for a first use while closed (wd_replay_set_closed). A token already expired at `now` is not remembered (returns 0; verification refuses
  * it anyway). Any thread; a short critical section on one of 64 shards.
  */
 int wd_replay_seen(wd_replay_t *rp, const char *issuer, const char *id, int64_t until, int64_t now);
+
+/*
+ * Close (closed 1) or reopen (0) the memory to first uses: while closed, wd_replay_seen still
+ * answers 1 for a token it remembers, and WD_EUNAVAILABLE instead of recording a first use. A
+ * node of a cluster closes it while it cannot reach the other nodes and its configuration says
+ * fail-closed (docs/cluster.md). Any thread.
+ */
+void wd_replay_set_closed(wd_replay_t *rp, int closed);
 
 /*
  * Persist queued entries in one synced LMDB transaction, purge expired ones from the store (a

@@ -6,7 +6,10 @@
  * Records. "bans": key = type byte + canonical value; data = version byte, created (i64),
  * until (i64), actor (u8 length + bytes), reason (u16 length + bytes), host byte order.
  * "expiry": key = until (big-endian u64) + type byte + value, empty data, only for bans that
- * expire. "audit": key = sequence (big-endian u64), data = one JSON line.
+ * expire. "audit": key = sequence (big-endian u64), data = one JSON line. "outbox": key = id
+ * (big-endian u64, from 1), data = op byte, type byte, value length byte, value, then a "bans"
+ * record; key 0 holds the last id handed out (so ids are never reused after a trim). "cursor":
+ * key = name, data = u64 (host order).
  *
  * Order of a change: validate, reserve index memory (so nothing can fail after the commit),
  * write and commit the LMDB transaction (synced), then update the index in batch order.
@@ -32,8 +35,8 @@
 #define KEY_MAX (1 + WD_BAN_VALUE_MAX)
 #define EXPIRE_CHUNK 8192
 
-enum { DB_BANS = 0, DB_EXPIRY, DB_AUDIT, DB_COUNT };
-static const char *const db_names[DB_COUNT] = {"bans", "expiry", "audit"};
+enum { DB_BANS = 0, DB_EXPIRY, DB_AUDIT, DB_OUTBOX, DB_CURSOR, DB_COUNT };
+static const char *const db_names[DB_COUNT] = {"bans", "expiry", "audit", "outbox", "cursor"};
 
 struct wd_banlist {
   wd__store_t st;
@@ -377,6 +380,60 @@ typedef struct pending {
   int64_t until, old_until;
 } pending_t;
 
+/* Is the stored ban (old) the same as the one an ADD would write? */
+static int same_ban(const wd_ban_t *old, const wd_ban_change_t *c) {
+  return c->ban.created > 0 && old->created == c->ban.created && old->until == c->ban.until &&
+         strcmp(old->reason, c->ban.reason) == 0 && strcmp(old->actor, c->ban.actor) == 0;
+}
+
+/* Append one change to the outbox (key 0 keeps the last id). */
+static int outbox_put(wd_banlist_t *bl, MDB_txn *txn, int op, int type, const char *canon,
+                      int64_t created, int64_t until, const char *actor, const char *reason) {
+  uint8_t k0[8] = {0}, kb[8];
+  MDB_val k = {.mv_size = 8, .mv_data = k0}, v;
+  uint64_t last = 0;
+  int rc = mdb_get(txn, bl->st.dbi[DB_OUTBOX], &k, &v);
+  if (rc == 0 && v.mv_size == 8)
+    memcpy(&last, v.mv_data, 8);
+  else if (rc && rc != MDB_NOTFOUND)
+    return rc;
+  last++;
+  v.mv_size = 8;
+  v.mv_data = &last;
+  rc = mdb_put(txn, bl->st.dbi[DB_OUTBOX], &k, &v, 0);
+  if (rc)
+    return rc;
+  uint8_t buf[3 + WD_BAN_VALUE_MAX + REC_MAX];
+  size_t vl = strlen(canon);
+  buf[0] = (uint8_t)op;
+  buf[1] = (uint8_t)type;
+  buf[2] = (uint8_t)vl;
+  memcpy(buf + 3, canon, vl);
+  size_t n = 3 + vl + rec_encode(buf + 3 + vl, created, until, actor, reason);
+  wd__store_be64(kb, last);
+  k.mv_data = kb;
+  v.mv_size = n;
+  v.mv_data = buf;
+  return mdb_put(txn, bl->st.dbi[DB_OUTBOX], &k, &v, MDB_APPEND);
+}
+
+static int outbox_decode(const MDB_val *k, const MDB_val *v, wd_ban_outbox_entry_t *e) {
+  const uint8_t *p = v->mv_data;
+  memset(e, 0, sizeof *e);
+  if (k->mv_size != 8 || v->mv_size < 3)
+    return WD_ECORRUPT;
+  e->id = wd__store_rd_be64(k->mv_data);
+  size_t vl = p[2];
+  if ((p[0] != WD_BAN_ADD && p[0] != WD_BAN_LIFT) || !type_ok(p[1]) || vl == 0 ||
+      vl >= WD_BAN_VALUE_MAX || 3 + vl > v->mv_size)
+    return WD_ECORRUPT;
+  e->op = (wd_ban_op_t)p[0];
+  e->ban.type = (wd_ban_type_t)p[1];
+  memcpy(e->ban.value, p + 3, vl);
+  MDB_val rv = {.mv_size = v->mv_size - 3 - vl, .mv_data = (void *)(p + 3 + vl)};
+  return rec_decode(&rv, &e->ban);
+}
+
 static int validate(const wd_ban_change_t *c, int64_t now, pending_t *p) {
   const wd_ban_t *b = &c->ban;
   if (c->op != WD_BAN_ADD && c->op != WD_BAN_LIFT)
@@ -447,7 +504,7 @@ static int expiry_op(wd_banlist_t *bl, MDB_txn *txn, int64_t until, const ban_ke
 /* One change inside the write transaction. Returns an LMDB/errno code (aborts the batch), and
  * sets *result for the change's own outcome. */
 static int apply_one(wd_banlist_t *bl, MDB_txn *txn, uint64_t *seq, const wd_ban_change_t *c,
-                     pending_t *p, int64_t now, int *result) {
+                     pending_t *p, int64_t now, const wd_banlist_apply_opts_t *o, int *result) {
   ban_key_t bk;
   key_make(&bk, p->type, p->canon);
   MDB_val k = {.mv_size = bk.n, .mv_data = bk.b}, v;
@@ -461,6 +518,10 @@ static int apply_one(wd_banlist_t *bl, MDB_txn *txn, uint64_t *seq, const wd_ban
     p->old_until = old.until;
   } else if (rc != MDB_NOTFOUND) {
     return rc;
+  }
+  if (o && o->skip_same && c->op == WD_BAN_ADD && had && same_ban(&old, c)) {
+    *result = 0; /* already there, exactly: nothing to do */
+    return 0;
   }
   json_t *rec = json_object();
   if (!rec)
@@ -484,6 +545,9 @@ static int apply_one(wd_banlist_t *bl, MDB_txn *txn, uint64_t *seq, const wd_ban
     json_object_set_new(rec, "until", json_integer(c->ban.until));
     json_object_set_new(rec, "replaced", json_boolean(had));
     p->effect = had ? 2 : 1;
+    if (!rc && o && o->outbox)
+      rc = outbox_put(bl, txn, WD_BAN_ADD, p->type, p->canon, created, c->ban.until,
+                      c->ban.actor, c->ban.reason);
   } else {
     if (!had) {
       json_decref(rec);
@@ -495,6 +559,9 @@ static int apply_one(wd_banlist_t *bl, MDB_txn *txn, uint64_t *seq, const wd_ban
       rc = expiry_op(bl, txn, old.until, &bk, 1);
     json_object_set_new(rec, "until", json_integer(old.until));
     p->effect = 3;
+    if (!rc && o && o->outbox)
+      rc = outbox_put(bl, txn, WD_BAN_LIFT, p->type, p->canon, old.created, old.until,
+                      c->ban.actor, c->ban.reason);
   }
   json_object_set_new(rec, "reason", json_string(c->ban.reason));
   json_object_set_new(rec, "actor", json_string(c->ban.actor));
@@ -538,16 +605,32 @@ static void index_apply(wd_banlist_t *bl, const pending_t *p) {
 }
 
 int wd_banlist_apply(wd_banlist_t *bl, wd_ban_change_t *changes, size_t n, int64_t now) {
-  if (!bl || (!changes && n))
+  return wd_banlist_apply_ex(bl, changes, n, now, NULL);
+}
+
+static int cursor_key(const char *name, MDB_val *k) {
+  size_t n = name ? strnlen(name, WD_BAN_CURSOR_MAX) : 0;
+  if (n == 0 || n >= WD_BAN_CURSOR_MAX)
     return WD_EINVAL;
-  if (n == 0)
+  k->mv_size = n;
+  k->mv_data = (void *)name;
+  return 0;
+}
+
+int wd_banlist_apply_ex(wd_banlist_t *bl, wd_ban_change_t *changes, size_t n, int64_t now,
+                        const wd_banlist_apply_opts_t *o) {
+  MDB_val ck;
+  if (!bl || (!changes && n) || (o && o->cursor && cursor_key(o->cursor, &ck)))
+    return WD_EINVAL;
+  int with_cursor = o && o->cursor;
+  if (n == 0 && !with_cursor)
     return 0;
   int rc = 0;
   if (n > WD_BAN_BATCH_MAX) {
     rc = WD_ETOOBIG;
     goto fail_all;
   }
-  pending_t *p = calloc(n, sizeof *p);
+  pending_t *p = calloc(n ? n : 1, sizeof *p);
   if (!p) {
     rc = WD_ENOMEM;
     goto fail_all;
@@ -562,7 +645,7 @@ int wd_banlist_apply(wd_banlist_t *bl, wd_ban_change_t *changes, size_t n, int64
       *(p[i].type == WD_BAN_CIDR ? &ncidr : &nhash) += 1;
   }
   MDB_txn *txn = NULL;
-  if (nvalid == 0)
+  if (nvalid == 0 && !with_cursor)
     goto out;
   /* Memory first: once the transaction commits, the index update cannot fail. */
   rc = wd__banidx_reserve(bl->ix, nhash, now);
@@ -571,12 +654,17 @@ int wd_banlist_apply(wd_banlist_t *bl, wd_ban_change_t *changes, size_t n, int64
   if (rc)
     goto out;
   uint64_t seq = 0;
-  rc = mdb_txn_begin(bl->st.env, NULL, 0, &txn);
+  rc = mdb_txn_begin(bl->st.env, NULL, o && o->lazy_sync ? MDB_NOMETASYNC : 0, &txn);
   if (!rc)
     rc = audit_seq(bl, txn, &seq);
   for (size_t i = 0; i < n && !rc; i++)
     if (p[i].valid)
-      rc = apply_one(bl, txn, &seq, &changes[i], &p[i], now, &changes[i].result);
+      rc = apply_one(bl, txn, &seq, &changes[i], &p[i], now, o, &changes[i].result);
+  if (!rc && with_cursor) {
+    uint64_t cv = o->cursor_value;
+    MDB_val v = {.mv_size = 8, .mv_data = &cv};
+    rc = mdb_put(txn, bl->st.dbi[DB_CURSOR], &ck, &v, 0);
+  }
   if (!rc)
     rc = mdb_txn_commit(txn);
   else
@@ -602,6 +690,133 @@ fail_all:
   for (size_t i = 0; i < n; i++)
     changes[i].result = rc;
   return rc;
+}
+
+/* --- cursors and the outbox --- */
+
+int wd_banlist_cursor(wd_banlist_t *bl, const char *name, uint64_t *out) {
+  MDB_val k, v;
+  if (out)
+    *out = 0;
+  if (!bl || !out || cursor_key(name, &k))
+    return WD_EINVAL;
+  MDB_txn *txn;
+  int rc = mdb_txn_begin(bl->st.env, NULL, MDB_RDONLY, &txn);
+  if (rc)
+    return wd__store_err(rc);
+  rc = mdb_get(txn, bl->st.dbi[DB_CURSOR], &k, &v);
+  if (rc == 0 && v.mv_size == 8)
+    memcpy(out, v.mv_data, 8);
+  else if (rc == 0)
+    rc = WD_ECORRUPT;
+  else
+    rc = rc == MDB_NOTFOUND ? WD_ENOTOKEN : wd__store_err(rc);
+  mdb_txn_abort(txn);
+  return rc;
+}
+
+int wd_banlist_outbox_read(wd_banlist_t *bl, uint64_t after, size_t limit,
+                           int (*fn)(const wd_ban_outbox_entry_t *e, void *arg), void *arg) {
+  if (!bl || !fn)
+    return WD_EINVAL;
+  if (limit > WD_BAN_PAGE_MAX)
+    limit = WD_BAN_PAGE_MAX;
+  if (limit == 0)
+    return 0;
+  wd_ban_outbox_entry_t *es = malloc(limit * sizeof *es);
+  if (!es)
+    return WD_ENOMEM;
+  size_t ne = 0;
+  MDB_txn *txn = NULL;
+  MDB_cursor *cur = NULL;
+  int rc = mdb_txn_begin(bl->st.env, NULL, MDB_RDONLY, &txn);
+  if (!rc)
+    rc = mdb_cursor_open(txn, bl->st.dbi[DB_OUTBOX], &cur);
+  uint8_t kb[8];
+  wd__store_be64(kb, after + 1 > after ? after + 1 : after);
+  MDB_val k = {.mv_size = 8, .mv_data = kb}, v;
+  for (int op = MDB_SET_RANGE; !rc && ne < limit; op = MDB_NEXT) {
+    rc = mdb_cursor_get(cur, &k, &v, op);
+    if (rc)
+      break;
+    if (k.mv_size == 8 && wd__store_rd_be64(k.mv_data) == 0)
+      continue; /* the id counter */
+    if (outbox_decode(&k, &v, &es[ne]) != 0) {
+      rc = MDB_CORRUPTED;
+      break;
+    }
+    ne++;
+  }
+  if (rc == MDB_NOTFOUND)
+    rc = 0;
+  rc = wd__store_err(rc);
+  if (cur)
+    mdb_cursor_close(cur);
+  if (txn)
+    mdb_txn_abort(txn);
+  for (size_t i = 0; i < ne && !rc; i++)
+    rc = fn(&es[i], arg);
+  free(es);
+  return rc;
+}
+
+int wd_banlist_outbox_trim(wd_banlist_t *bl, uint64_t upto, uint64_t keep, uint64_t *dropped) {
+  if (dropped)
+    *dropped = 0;
+  if (!bl)
+    return WD_EINVAL;
+  MDB_txn *txn = NULL;
+  MDB_cursor *cur = NULL;
+  MDB_stat ms;
+  uint64_t nd = 0, ndel = 0;
+  int rc = mdb_txn_begin(bl->st.env, NULL, 0, &txn);
+  if (!rc)
+    rc = mdb_stat(txn, bl->st.dbi[DB_OUTBOX], &ms);
+  if (!rc)
+    rc = mdb_cursor_open(txn, bl->st.dbi[DB_OUTBOX], &cur);
+  uint64_t left = !rc && ms.ms_entries > 0 ? ms.ms_entries - 1 : 0; /* less the id counter */
+  uint8_t one[8];
+  wd__store_be64(one, 1);
+  while (!rc) {
+    MDB_val k = {.mv_size = 8, .mv_data = one}, v;
+    rc = mdb_cursor_get(cur, &k, &v, MDB_SET_RANGE); /* the oldest entry */
+    if (rc)
+      break;
+    if (k.mv_size != 8) {
+      rc = MDB_CORRUPTED;
+      break;
+    }
+    int sent = wd__store_rd_be64(k.mv_data) <= upto, over = keep && left > keep;
+    if (!sent && !over)
+      break;
+    rc = mdb_cursor_del(cur, 0);
+    left--;
+    ndel++;
+    nd += !sent;
+  }
+  if (rc == MDB_NOTFOUND)
+    rc = 0;
+  if (cur)
+    mdb_cursor_close(cur);
+  if (!rc && ndel)
+    rc = mdb_txn_commit(txn);
+  else if (txn)
+    mdb_txn_abort(txn);
+  if (!rc && dropped)
+    *dropped = nd;
+  return wd__store_err(rc);
+}
+
+uint64_t wd_banlist_outbox_count(wd_banlist_t *bl) {
+  MDB_txn *txn;
+  MDB_stat ms;
+  if (!bl || mdb_txn_begin(bl->st.env, NULL, MDB_RDONLY, &txn))
+    return 0;
+  uint64_t n = 0;
+  if (mdb_stat(txn, bl->st.dbi[DB_OUTBOX], &ms) == 0)
+    n = ms.ms_entries > 0 ? ms.ms_entries - 1 : 0;
+  mdb_txn_abort(txn);
+  return n;
 }
 
 /* --- expire --- */

@@ -63,6 +63,7 @@ struct wd_replay {
   size_t ncarry, capcarry;
   unsigned sweep_next;
   int64_t last_sweep;
+  _Atomic int closed;   /* wd_replay_set_closed: first uses refused */
 };
 
 static int live(int64_t until, int64_t now) { return until == 0 || until > now; }
@@ -260,6 +261,25 @@ void wd_replay_close(wd_replay_t *rp) {
   free(rp);
 }
 
+/* Closed: a token remembered and live is a replay (1); any other is refused, not inserted. */
+static int closed_seen(wd_replay_t *rp, rp_shard_t *s, uint64_t h1, uint64_t h2, int64_t now) {
+  (void)rp;
+  pthread_mutex_lock(&s->mu);
+  int rc = WD_EUNAVAILABLE;
+  if (s->cap) {
+    rp_slot_t *e = slot_find(s, h1, h2);
+    if (e->h1 && live(e->until, now))
+      rc = 1;
+  }
+  pthread_mutex_unlock(&s->mu);
+  return rc;
+}
+
+void wd_replay_set_closed(wd_replay_t *rp, int closed) {
+  if (rp)
+    atomic_store_explicit(&rp->closed, closed ? 1 : 0, memory_order_relaxed);
+}
+
 int wd_replay_seen(wd_replay_t *rp, const char *issuer, const char *id, int64_t until, int64_t now) {
   if (!rp || !id)
     return WD_EINVAL;
@@ -280,6 +300,10 @@ int wd_replay_seen(wd_replay_t *rp, const char *issuer, const char *id, int64_t 
   memcpy(pe.key, key, kn);
 
   rp_shard_t *s = shard_of(rp, h1);
+  if (atomic_load_explicit(&rp->closed, memory_order_relaxed)) {
+    free(pe.key);
+    return closed_seen(rp, s, h1, h2, now);
+  }
   pthread_mutex_lock(&s->mu);
   int rc = 0, ins = 0;
   if (s->npend == s->cappend) { /* room in the queue first, so nothing fails after the insert */

@@ -270,7 +270,7 @@ static void detect_stage(wd_tracker_t *t, const wd_request_t *req, const char *p
   o.geo = &gi;
   o.user_agent = wd_request_header(req, "User-Agent");
   o.segment = wd_detect_is_segment(path) ? path : NULL;
-  if (wd_tracker_observe(t, &o, &out->verdict))
+  if (wd_tracker_observe_ex(t, &o, &out->verdict, &out->announce))
     return;
   out->detected = 1;
   wd_verdict_level_t shared_at = out->token.replay == 2 ? WD_VERDICT_SUSPECT : WD_VERDICT_SHARED;
@@ -371,6 +371,8 @@ int wd_decide(wd_decider_t *d, wd_verifier_t *v, const wd_decide_input_t *in, wd
                wd_strerror(seen));
     if (seen != 0)
       add_reason(out, WD_REASON_REPLAY, msg);
+    else
+      out->first_use = 1;
   }
 
   /* Stage 6: usage and sharing detection, for a valid token not banned or allow-listed. */

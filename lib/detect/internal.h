@@ -51,7 +51,8 @@ typedef struct dt_net1 {
 } dt_net1_t;
 
 /* The token record: 64 bytes, one cache line. Holds two networks inline; a token seen on a
- * third network at once (or travelling) moves its networks to a detail record (ext). */
+ * third network at once, travelling, or above twice the real-time rate moves its networks to a
+ * detail record (ext). */
 typedef struct dt_slot {
   uint64_t key;              /* seeded hash of the key; 0: a free record */
   uint32_t next;             /* hash chain (or free list): record index + 1, 0 ends */
@@ -61,7 +62,7 @@ typedef struct dt_slot {
   uint16_t req_cur, req_prev;  /* requests in the current and the previous window */
   uint8_t ua_cur, ua_prev;   /* user agents seen, one bit per hash value (lower bound) */
   uint8_t over_cur, over_prev; /* networks displaced while in use (pool full), one bit each */
-  uint8_t flags;             /* DT_PROMOTED */
+  uint8_t flags;             /* DT_PROMOTED, DT_REMOTE */
   uint8_t loc_net;           /* the network the last location came from, 0xFF none */
   uint16_t loc_t;            /* last time seen at the last location */
   int16_t loc_lat, loc_lon;  /* DT_NOWHERE: no location yet */
@@ -72,7 +73,7 @@ typedef struct dt_slot {
   } u;
 } dt_slot_t;
 
-enum { DT_PROMOTED = 1 };
+enum { DT_PROMOTED = 1, DT_REMOTE = 2 /* merged a network seen at another node */ };
 
 #define DT_NETS 8            /* networks in a detail record */
 #define DT_SEGS 8            /* recent segments in a detail record */
@@ -95,7 +96,7 @@ typedef struct dt_seg {
   uint32_t h;                /* 0: empty */
   uint16_t t;
   uint8_t nets;
-  uint8_t pad;
+  uint8_t paths;             /* the renditions (paths) it was fetched in: one bit per hash */
 } dt_seg_t;
 
 /* The last impossible travel. */
@@ -132,6 +133,7 @@ typedef struct dt_view {
   unsigned user_agents;
   uint8_t seg_nets[DT_SEGS]; /* for each live recent segment, bits of net[] that fetched it */
   size_t nsegs;
+  unsigned renditions;       /* most renditions (paths) of one live recent segment */
   int travel;                /* an impossible travel within the window */
   unsigned travel_km, travel_s;
   wd_detect_place_t from, to;

@@ -551,6 +551,8 @@ static void make_view(const wd_tracker_t *t, const dt_slot_t *e, const dt_detail
         if ((d->seg[s].nets >> i & 1) && map[i] >= 0)
           m |= 1u << map[i];
       v->seg_nets[v->nsegs++] = (uint8_t)m;
+      if (popcount8(d->seg[s].paths) > v->renditions)
+        v->renditions = popcount8(d->seg[s].paths);
     }
     const dt_travel_t *tr = &d->travel;
     if (tr->km && tr->at >= now - w) {
@@ -573,7 +575,10 @@ typedef struct obs {
   uint8_t prefix[8], plen;
   int16_t lat, lon;
   uint16_t city;
-  uint32_t seg;             /* 0: not a segment */
+  uint32_t seg;             /* 0: not a segment; else the hash of its name (see prepare) */
+  uint8_t path;             /* a segment's whole path: one bit of 8 by its hash */
+  int32_t prev_last;        /* when the token last used this network (record clock), -1 when
+                               not within the window; set by the caller before note_network */
   int ua;                   /* -1: none, else the bit */
   uint16_t ua16;            /* the user agent's 16-bit hash (never 0), 0 none */
 } obs_t;
@@ -786,9 +791,10 @@ static int note_network(wd_tracker_t *t, shard_t *s, dt_slot_t *e, const obs_t *
   return k;
 }
 
-/* Note that detail network k fetched segment `seg`: the live entry for it, else an empty one,
- * else the oldest. */
-static void note_segment(dt_detail_t *d, uint32_t seg, int k, int32_t now, int32_t w) {
+/* Note that detail network k fetched segment `seg` under the path bit `path`: the live entry
+ * for it, else an empty one, else the oldest. */
+static void note_segment(dt_detail_t *d, uint32_t seg, uint8_t path, int k, int32_t now,
+                         int32_t w) {
   int slot = -1, victim = 0;
   for (int i = 0; i < DT_SEGS; i++) {
     const dt_seg_t *g = &d->seg[i];
@@ -806,12 +812,33 @@ static void note_segment(dt_detail_t *d, uint32_t seg, int k, int32_t now, int32
   }
   d->seg[slot].t = clamp16(now);
   d->seg[slot].nets |= (uint8_t)(1u << k);
+  d->seg[slot].paths |= path;
+}
+
+/* Whether network j (the last location's) and the observation's network k were in use at the
+ * same time: k before this request (ob->prev_last) and j overlapping by more than a segment
+ * duration, as countries at once are counted (verdict.c). A network new to the window, or
+ * coming back after j took over, was not. */
+static int used_at_once(const wd_tracker_t *t, const dt_slot_t *e, const dt_detail_t *d,
+                        const obs_t *ob, int j, int k, int32_t now) {
+  int32_t grace = (int32_t)lround(t->cfg.segment_seconds);
+  if (grace < 1)
+    grace = 1;
+  if (ob->prev_last < 0 || ob->prev_last < now - (int32_t)t->cfg.window_s)
+    return 0;
+  int32_t jf = d ? d->net[j].first : e->u.net[j].first, jl = d ? d->net[j].last : e->u.net[j].last;
+  int32_t kf = d ? d->net[k].first : e->u.net[k].first;
+  int32_t from = jf > kf ? jf : kf, to = jl < ob->prev_last ? jl : ob->prev_last;
+  return from <= to - grace;
 }
 
 /* The travel check, for an observation with a location from network netk: against the last
- * location, when it came from another network. An impossible travel goes into the token's
- * detail record (created for it when the pool allows) and into *v for this observation. The
- * observation's location becomes the last one. */
+ * location, when it came from another network. Within one known country only when both
+ * networks are in use at once: a sequential change there (Wi-Fi to a mobile carrier) is no
+ * evidence, since carriers' addresses are placed at their gateways or the country's centre,
+ * hundreds of km off. An impossible travel goes into the token's detail record (created for it
+ * when the pool allows) and into *v for this observation. The observation's location becomes
+ * the last one. */
 static void travel(wd_tracker_t *t, shard_t *s, dt_slot_t *e, const obs_t *ob, int netk,
                    int32_t now, dt_view_t *v) {
   const wd_detect_config_t *c = &t->cfg;
@@ -828,12 +855,14 @@ static void travel(wd_tracker_t *t, shard_t *s, dt_slot_t *e, const obs_t *ob, i
      * distance is the geolocation's error, not travel */
     int same_asn = loc_asn && loc_asn == ob->asn;
     int one_city = (e->loc_city != 0) != (ob->city != 0);
+    int in_turn = loc_cc && loc_cc == dt_fp_country(ob->fp) &&
+                  !used_at_once(t, e, d, ob, e->loc_net, netk, now);
     double km = wd__dt_km(wd__dt_lat_unpack(e->loc_lat), wd__dt_lon_unpack(e->loc_lon),
                           wd__dt_lat_unpack(ob->lat), wd__dt_lon_unpack(ob->lon));
     int32_t dt = now - e->loc_t;
     if (dt < 1)
       dt = 1;
-    if (!same_asn && !one_city && km >= c->travel_min_km && km >= 1 &&
+    if (!same_asn && !one_city && !in_turn && km >= c->travel_min_km && km >= 1 &&
         km * 3600.0 / dt > c->travel_kmh) {
       dt_travel_t tr = {
           .at = clamp16(now),
@@ -938,10 +967,21 @@ static void prepare(wd_tracker_t *t, const wd_observation_t *o, size_t klen, obs
     else
       ob->city = city_id(t, o->geo->city);
   }
+  ob->prev_last = -1;
   if (o->segment && *o->segment) {
-    ob->seg = (uint32_t)wd__hash64(t->seed_misc, o->segment, strlen(o->segment));
+    /* A segment is known by its file name when that holds a number: the same segment in
+     * another rendition sits in a sibling directory (/live/720p/seg12.ts, /live/1080p/seg12.ts).
+     * A name without a number (/live/720p/12/media.ts) says nothing: the whole path counts. */
+    size_t n = strcspn(o->segment, "?#"), name = n, i;
+    while (name > 0 && o->segment[name - 1] != '/')
+      name--;
+    for (i = name; i < n && (o->segment[i] < '0' || o->segment[i] > '9'); i++)
+      ;
+    size_t from = i < n ? name : 0;
+    ob->seg = (uint32_t)wd__hash64(t->seed_misc, o->segment + from, n - from);
     if (!ob->seg)
       ob->seg = 1;
+    ob->path = (uint8_t)(1u << (wd__hash64(t->seed_misc ^ 2, o->segment, n) & 7));
   }
   ob->ua = -1;
   if (o->user_agent && *o->user_agent) {
@@ -953,7 +993,121 @@ static void prepare(wd_tracker_t *t, const wd_observation_t *o, size_t klen, obs
 
 #define MAX_MS ((int64_t)UINT32_MAX * 1000)
 
+/* When the token last used the observation's network (record clock), -1 when not within the
+ * window. Called before note_network updates it. */
+static int32_t last_use(const wd_tracker_t *t, shard_t *s, const dt_slot_t *e, const obs_t *ob,
+                        int32_t now) {
+  const dt_detail_t *d = detail_of(s, e);
+  for (int i = 0; i < (d ? DT_NETS : 2); i++) {
+    uint32_t fp = d ? d->net[i].fp : e->u.net[i].fp;
+    int32_t last = d ? d->net[i].last : e->u.net[i].last;
+    if (fp && same_prefix(fp, ob->fp))
+      return last >= now - (int32_t)t->cfg.window_s ? last : -1;
+  }
+  return -1;
+}
+
+/* A token above BUSY times the real-time rate keeps a detail record, so that its segments show
+ * whether the excess is one segment in every rendition (a mirror) or something else. */
+#define BUSY 2.0
+
+/* The request rate against real time, judged (unlike the verdict's) over what a token new to
+ * the window has done so far, at least three segment durations: a mirror shows within seconds,
+ * a player filling its buffer at start-up stays below BUSY. */
+static double busy_rate(const wd_detect_config_t *c, const dt_slot_t *e, int32_t now) {
+  int32_t w = (int32_t)c->window_s;
+  double span = w, frac = 1.0 - (double)(now - e->win) / w;
+  if (!e->req_prev) {
+    double since = now - e->win, least = 3 * c->segment_seconds;
+    span = since < least ? least : since < w ? since : w;
+  }
+  double requests = e->req_cur + e->req_prev * (frac > 0 ? frac : 0);
+  return requests / (span * 2.0 * c->renditions / c->segment_seconds);
+}
+
+/* ---- the cluster's view: networks announced to and merged from other nodes ---- */
+
+/* Should the other nodes hear of this observation's network (before it is noted)? Yes when
+ * the token had no such network in the window (a first sighting); and, for a token another node
+ * has reported too (DT_REMOTE), when the network's use has crossed a half-window boundary
+ * counted from its first sighting, so that a network in steady use is announced again about
+ * twice a window and never ages out at the other nodes. A token seen at one node only costs
+ * one message per network. */
+static int announce_due(const wd_tracker_t *t, shard_t *s, const dt_slot_t *e, const obs_t *ob,
+                        int32_t now) {
+  int32_t w = (int32_t)t->cfg.window_s, half = w / 2 > 0 ? w / 2 : 1;
+  const dt_detail_t *d = detail_of(s, e);
+  for (int i = 0; i < (d ? DT_NETS : 2); i++) {
+    uint32_t fp = d ? d->net[i].fp : e->u.net[i].fp;
+    if (!fp || !same_prefix(fp, ob->fp))
+      continue;
+    int32_t first = d ? d->net[i].first : e->u.net[i].first;
+    int32_t last = d ? d->net[i].last : e->u.net[i].last;
+    if (last < now - w)
+      return 1; /* out of the window: a new sighting */
+    return (e->flags & DT_REMOTE) && (now - first) / half > (last - first) / half;
+  }
+  return 1;
+}
+
+int wd_tracker_merge(wd_tracker_t *t, const wd_observation_t *o) {
+  if (!t || !o || !o->key)
+    return WD_EINVAL;
+  size_t klen = strnlen(o->key, WD_DETECT_KEY_MAX + 1);
+  if (klen == 0 || klen > WD_DETECT_KEY_MAX || (o->family != 4 && o->family != 6) ||
+      o->now_ms < 0 || o->now_ms >= MAX_MS || o->exp < 0)
+    return WD_EINVAL;
+  if (allowlisted(t, o))
+    return 0;
+  const wd_detect_config_t *c = &t->cfg;
+  obs_t ob;
+  wd_observation_t plain = *o;
+  plain.segment = NULL;
+  plain.user_agent = NULL;
+  prepare(t, &plain, klen, &ob);
+  if (o->exp > 0 && (uint64_t)o->exp <= ob.now_s)
+    return 0;
+  shard_t *s = shard_of(t, ob.key);
+  pthread_mutex_lock(&s->mu);
+  dt_slot_t *e = find(s, ob.key);
+  if (e && e->expires <= ob.now_s) {
+    detail_free(t, s, e);
+    slot_start(e, ob.now_s);
+  }
+  if (!e) {
+    if (s->n >= t->shard_max || !(e = insert(s, ob.key))) {
+      s->untracked++;
+      pthread_mutex_unlock(&s->mu);
+      return 0;
+    }
+    slot_start(e, ob.now_s);
+  }
+  dt_detail_t *d = detail_of(s, e);
+  int32_t now = record_time(t, e, d, ob.now_s);
+  int k = note_network(t, s, e, &ob, now);
+  e->flags |= DT_REMOTE;
+  if (ob.lat != DT_NOWHERE) {
+    dt_view_t tv;
+    memset(&tv, 0, sizeof tv);
+    travel(t, s, e, &ob, k, now, &tv);
+  }
+  uint32_t exp = e->base + (uint32_t)now + c->idle_s;
+  if (o->exp > 0 && (uint64_t)o->exp < exp)
+    exp = (uint32_t)o->exp;
+  if (exp > e->expires)
+    e->expires = exp;
+  pthread_mutex_unlock(&s->mu);
+  return 0;
+}
+
 int wd_tracker_observe(wd_tracker_t *t, const wd_observation_t *o, wd_verdict_t *out) {
+  return wd_tracker_observe_ex(t, o, out, NULL);
+}
+
+int wd_tracker_observe_ex(wd_tracker_t *t, const wd_observation_t *o, wd_verdict_t *out,
+                          int *announce) {
+  if (announce)
+    *announce = 0;
   wd_verdict_t scratch;
   if (!out)
     out = &scratch;
@@ -1003,10 +1157,16 @@ int wd_tracker_observe(wd_tracker_t *t, const wd_observation_t *o, wd_verdict_t 
   if (ob.ua >= 0)
     e->ua_cur |= (uint8_t)(1u << ob.ua);
 
+  if (announce)
+    *announce = announce_due(t, s, e, &ob, now);
+  ob.prev_last = last_use(t, s, e, &ob, now);
   int k = note_network(t, s, e, &ob, now);
   d = detail_of(s, e);
+  int busy = c->mirror_renditions && busy_rate(c, e, now) > BUSY;
+  if (busy && !d && ob.seg && promote(t, s, e) == 0)
+    d = detail_of(s, e);
   if (d && ob.seg)
-    note_segment(d, ob.seg, k, now, w);
+    note_segment(d, ob.seg, ob.path, k, now, w);
 
   dt_view_t v;
   dt_view_t tv; /* the travel found by this observation, when the record cannot keep it */
@@ -1027,7 +1187,7 @@ int wd_tracker_observe(wd_tracker_t *t, const wd_observation_t *o, wd_verdict_t 
     exp = (uint32_t)o->exp;
   e->expires = exp;
   wd__detect_judge(c, &v, out);
-  if (d && out->level == WD_VERDICT_OK && v.n <= 2 && !v.travel)
+  if (d && out->level == WD_VERDICT_OK && v.n <= 2 && !v.travel && !busy)
     demote(t, s, e, now);
   pthread_mutex_unlock(&s->mu);
   return 0;

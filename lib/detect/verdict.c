@@ -41,7 +41,8 @@ int wd_verdict_level_parse(const char *s, wd_verdict_level_t *out) {
 }
 
 static const char *const signal_names[WD_SIGNAL_COUNT] = {
-    "networks", "asns", "countries", "rate", "same_segment", "travel", "user_agents", "concurrent"};
+    "networks", "asns",        "countries",  "rate",      "same_segment",
+    "travel",   "user_agents", "concurrent", "renditions"};
 
 const char *wd_signal_name(unsigned bit) {
   for (unsigned i = 0; i < WD_SIGNAL_COUNT; i++)
@@ -66,6 +67,7 @@ void wd_detect_config_init(wd_detect_config_t *c) {
   c->renditions = 1;
   c->rate_factor = 3;
   c->same_segment = 3;
+  c->mirror_renditions = 2;
   c->travel_kmh = 1000;
   c->travel_min_km = 500;
   c->user_agents = 3;
@@ -125,6 +127,7 @@ int wd_detect_config_check(const wd_detect_config_t *c, char *err, size_t errlen
   RANGE(renditions, 1u, 16u);
   DRANGE(rate_factor, 1.5, 100, 1);
   RANGE0(same_segment, 2u, 8u);
+  RANGE0(mirror_renditions, 1u, 16u);
   DRANGE(travel_kmh, 100, 100000, 1);
   DRANGE(travel_min_km, 0, 20000, 0);
   RANGE0(user_agents, 2u, 8u);
@@ -364,6 +367,7 @@ static void count(const dt_view_t *v, unsigned by_rate, int32_t from, int32_t gr
     out->countries = out->countries_at_once = v->n && dt_fp_country(v->net[0].fp) ? 1 : 0;
     out->concurrent = v->n && v->net[0].last >= v->now - 3 * grace ? 1 : 0;
     out->same_segment = 0;
+    out->renditions = 0;
     out->clients += v->over;
     return;
   }
@@ -402,6 +406,7 @@ static void count(const dt_view_t *v, unsigned by_rate, int32_t from, int32_t gr
 
   /* same segment: networks of different clusters, and of one cluster those in use at once
    * (a carrier's next address fetching what the previous one did is one viewer) */
+  out->renditions = v->renditions;
   out->same_segment = 0;
   for (size_t s = 0; s < v->nsegs; s++) {
     tally_t seg = {0, 0, 0};
@@ -444,6 +449,8 @@ void wd__detect_judge(const wd_detect_config_t *c, const dt_view_t *v, wd_verdic
     RAISE(WD_VERDICT_SUSPECT, WD_SIGNAL_RATE);
   if (c->same_segment && out->same_segment >= c->same_segment)
     RAISE(WD_VERDICT_SHARED, WD_SIGNAL_SAME_SEGMENT);
+  if (c->mirror_renditions && out->renditions >= c->renditions + c->mirror_renditions)
+    RAISE(WD_VERDICT_SHARED, WD_SIGNAL_RENDITIONS);
   if (v->travel)
     RAISE(WD_VERDICT_SUSPECT, WD_SIGNAL_TRAVEL);
   if (c->max_concurrent && conc > c->max_concurrent)
@@ -474,6 +481,8 @@ void wd__detect_judge(const wd_detect_config_t *c, const dt_view_t *v, wd_verdic
     pts += out->rate - 1 > 3 ? 30 : (out->rate - 1) * 10;
   if (out->same_segment > 1)
     pts += (out->same_segment - 1) * 15.0;
+  if (out->renditions > c->renditions)
+    pts += (out->renditions - c->renditions) * 15.0;
   if (v->travel)
     pts += 30;
   if (v->user_agents > 1)
@@ -576,6 +585,10 @@ size_t wd_detect_explain(const wd_verdict_t *v, char *buf, size_t cap) {
   if (v->signals & WD_SIGNAL_SAME_SEGMENT) {
     sep(&l);
     put(&l, "one segment fetched from %u networks", v->same_segment);
+  }
+  if (v->signals & WD_SIGNAL_RENDITIONS) {
+    sep(&l);
+    put(&l, "one segment fetched in %u renditions", v->renditions);
   }
   if (v->signals & WD_SIGNAL_COUNTRIES) {
     sep(&l);

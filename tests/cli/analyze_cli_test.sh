@@ -41,11 +41,12 @@ check "analyze exits 0" test $? -eq 0
 check "three tokens are flagged" test "$(wc -l <"$tmp/out.jsonl")" -eq 3
 check "exactly the shared tokens, all of them" test "$(jq -r .token "$tmp/out.jsonl" | sort | tr '\n' ' ')" = "shared0 shared1 shared2 "
 check "each is shared" test "$(jq -r .verdict "$tmp/out.jsonl" | sort -u)" = shared
-check "every documented field is there" test "$(jq -c 'keys - ["explanation"]' "$tmp/out.jsonl" | sort -u)" = '["asns","countries","first_seen","last_seen","networks","reasons","requests","score","token","token_id","verdict"]'
+check "every documented field is there" test "$(jq -c 'keys - ["explanation"]' "$tmp/out.jsonl" | sort -u)" = '["asns","countries","first_seen","flagged_at","last_seen","networks","reasons","requests","score","token","token_id","verdict"]'
 check "networks are counted" test "$(jq '.networks >= 5' "$tmp/out.jsonl" | sort -u)" = true
 check "reasons name the signals" test "$(jq -r '.reasons | index("networks") != null' "$tmp/out.jsonl" | sort -u)" = true
 check "token_id is the token's identity" test "$(jq -r '.token_id | startswith("sha256:")' "$tmp/out.jsonl" | sort -u)" = true
 check "first_seen and last_seen come from the log" test "$(jq '.first_seen >= 1795000000 and .last_seen > .first_seen' "$tmp/out.jsonl" | sort -u)" = true
+check "flagged_at is when it was found shared, in log time" test "$(jq '.flagged_at >= .first_seen and .flagged_at <= .last_seen + 1' "$tmp/out.jsonl" | sort -u)" = true
 
 "$W" analyze --no-geo "$tmp/access.log" >"$tmp/report.txt" 2>&1
 grep -Eq '^  shared tokens +3$' "$tmp/report.txt" && ok "the report counts 3 shared tokens" || bad "report: $(cat "$tmp/report.txt")"

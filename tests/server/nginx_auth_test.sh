@@ -36,6 +36,7 @@ ADMIN=nginx-test-admin-token-0123456789
 NOW=$(date +%s)
 SLATE=/slates/banned.m3u8
 AWAY=https://example.com/not-for-you.m3u8
+CKEY=00112233445566778899aabbccddeeff
 
 cat >"$tmp/warden.yaml" <<EOF
 listen: [127.0.0.1:0]
@@ -68,6 +69,8 @@ policies:
     host: monitor.test
     mode: monitor
     actions: {banned: {action: callout, target: $SLATE}}
+content_keys:
+  - {id: ch1, path: /live/ch1/, value: $CKEY}
 decision_log: false
 EOF
 start_server warden --config "$tmp/warden.yaml" || { bad "warden starts"; finish; }
@@ -310,6 +313,24 @@ serves "monitor mode: a banned token is served the content" live/ch1/v0/index.m3
 line=$(log_line '"GET /live/ch1/v0/index.m3u8" 200 .*token=ba000001')
 [[ $line == *"action=allow enforced=callout reason=banned"* ]] && ok "monitor mode: the log has enforced=callout (X-Warden-Enforced)" || bad "monitor mode log: $line"
 grep -i '^x-warden' "$tmp/hdr" >/dev/null && bad "monitor mode: nothing tells the viewer" || ok "monitor mode: nothing tells the viewer"
+
+# --- the content key through /keys/ (docs/keys.md): only for a token that passes the decision
+is_key() { [[ $CODE == 200 && $(xxd -p "$tmp/got" | tr -d '\n') == "$CKEY" ]]; }
+get $H "/keys/ch1?cat=$GOOD"
+is_key && ok "key: a valid CAT in the query gets the 16 key bytes" || bad "key with a valid CAT: $CODE"
+[[ $(hdr Cache-Control) == no-store ]] && ok "key: Cache-Control no-store reaches the viewer" || bad "key Cache-Control: $(hdr Cache-Control)"
+get $H /keys/ch1 -H "Cookie: CTA-Common-Access-Token=$GOOD"
+is_key && ok "key: a CAT in a cookie" || bad "key with a cookie: $CODE"
+get $H /keys/ch1
+[[ $CODE == 401 ]] && ! is_key && ok "key: no token, 401" || bad "key without a token: $CODE"
+get $H "/keys/ch1?cat=$BANNED"
+[[ $CODE == 403 ]] && ok "key: a banned token, 403 and no key" || bad "key for a banned token: $CODE"
+get $H "/keys/ch1?cat=$GOOD" -X POST
+[[ $CODE == 403 ]] && ok "key: POST refused" || bad "key POST: $CODE"
+get $H "/keys/ch1?cat=$GOOD" -H "X-Real-IP: 127.0.0.2" --interface 127.0.0.1
+is_key && ok "key: a viewer's X-Real-IP is replaced by nginx" || bad "key with a spoofed X-Real-IP: $CODE"
+get monitor.test "/keys/ch1?cat=$BANNED"
+is_key && ok "key: monitor mode (the viewer's host picks the policy) serves a banned token" || bad "key in monitor mode: $CODE"
 
 # --- malformed input, then a good request on the same keep-alive upstream connections
 get $H "/live/ch1/master.m3u8?cat=%ZZ%00%ff"

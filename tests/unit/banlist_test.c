@@ -1052,6 +1052,145 @@ static void corrupt_and_foreign(void **state) {
   tu_tmpdir_free(dir);
 }
 
+
+/* --- replication: outbox, cursor, idempotent re-apply --- */
+
+typedef struct outbox_seen {
+  wd_ban_outbox_entry_t e[16];
+  size_t n;
+} outbox_seen_t;
+
+static int outbox_fn(const wd_ban_outbox_entry_t *e, void *arg) {
+  outbox_seen_t *o = arg;
+  if (o->n < 16)
+    o->e[o->n++] = *e;
+  return 0;
+}
+
+static void outbox_and_cursor(void **state) {
+  (void)state;
+  char *dir = tu_tmpdir();
+  wd_banlist_t *bl = open_list(dir, 1);
+  wd_banlist_apply_opts_t local = {.outbox = 1};
+  wd_ban_change_t c[3];
+  c[0] = change(WD_BAN_ADD, WD_BAN_TOKEN, "tok-a", NOW + 600, "shared");
+  c[1] = change(WD_BAN_ADD, WD_BAN_IP, "::ffff:192.0.2.7", NOW + 60, "abuse");
+  c[2] = change(WD_BAN_LIFT, WD_BAN_TOKEN, "tok-never", 0, "nothing to lift");
+  assert_int_equal(wd_banlist_apply_ex(bl, c, 3, NOW, &local), 0);
+  assert_int_equal(c[2].result, WD_ERANGE);
+  c[0] = change(WD_BAN_LIFT, WD_BAN_TOKEN, "tok-a", 0, "false positive");
+  assert_int_equal(wd_banlist_apply_ex(bl, c, 1, NOW + 1, &local), 0);
+  /* a change without the option is not recorded */
+  c[0] = change(WD_BAN_ADD, WD_BAN_SUBJECT, "sub-x", 0, "quiet");
+  assert_int_equal(wd_banlist_apply(bl, c, 1, NOW + 2), 0);
+  assert_int_equal(wd_banlist_outbox_count(bl), 3);
+
+  outbox_seen_t o = {0};
+  assert_int_equal(wd_banlist_outbox_read(bl, 0, 100, outbox_fn, &o), 0);
+  assert_int_equal(o.n, 3); /* what took effect, in order, canonical, created filled in */
+  assert_int_equal(o.e[0].id, 1);
+  assert_int_equal(o.e[0].op, WD_BAN_ADD);
+  assert_string_equal(o.e[0].ban.value, "tok-a");
+  assert_int_equal(o.e[0].ban.created, NOW);
+  assert_int_equal(o.e[0].ban.until, NOW + 600);
+  assert_string_equal(o.e[0].ban.reason, "shared");
+  assert_string_equal(o.e[0].ban.actor, "tester");
+  assert_int_equal(o.e[1].ban.type, WD_BAN_IP);
+  assert_string_equal(o.e[1].ban.value, "192.0.2.7");
+  assert_int_equal(o.e[2].op, WD_BAN_LIFT);
+  assert_string_equal(o.e[2].ban.value, "tok-a");
+  assert_string_equal(o.e[2].ban.reason, "false positive");
+  o.n = 0;
+  assert_int_equal(wd_banlist_outbox_read(bl, 2, 100, outbox_fn, &o), 0);
+  assert_int_equal(o.n, 1);
+  assert_int_equal(o.e[0].id, 3);
+
+  /* trim what was sent; ids are never reused */
+  assert_int_equal(wd_banlist_outbox_trim(bl, 3, 0, NULL), 0);
+  assert_int_equal(wd_banlist_outbox_count(bl), 0);
+  c[0] = change(WD_BAN_ADD, WD_BAN_TOKEN, "tok-b", 0, "");
+  assert_int_equal(wd_banlist_apply_ex(bl, c, 1, NOW + 3, &local), 0);
+  o.n = 0;
+  assert_int_equal(wd_banlist_outbox_read(bl, 0, 100, outbox_fn, &o), 0);
+  assert_int_equal(o.n, 1);
+  assert_int_equal(o.e[0].id, 4);
+
+  /* the bound: more than keep waiting drops the oldest */
+  for (int i = 0; i < 5; i++) {
+    char v[32];
+    snprintf(v, sizeof v, "tok-bound-%d", i);
+    c[0] = change(WD_BAN_ADD, WD_BAN_TOKEN, v, 0, "");
+    assert_int_equal(wd_banlist_apply_ex(bl, c, 1, NOW + 4, &local), 0);
+  }
+  uint64_t dropped = 99;
+  assert_int_equal(wd_banlist_outbox_trim(bl, 0, 2, &dropped), 0);
+  assert_int_equal(dropped, 4);
+  assert_int_equal(wd_banlist_outbox_count(bl), 2);
+  o.n = 0;
+  assert_int_equal(wd_banlist_outbox_read(bl, 0, 100, outbox_fn, &o), 0);
+  assert_string_equal(o.e[0].ban.value, "tok-bound-3");
+
+  /* the cursor commits with the changes, also alone */
+  uint64_t cur = 7;
+  assert_int_equal(wd_banlist_cursor(bl, "nats:B", &cur), WD_ENOTOKEN);
+  assert_int_equal(cur, 0);
+  wd_banlist_apply_opts_t remote = {.cursor = "nats:B", .cursor_value = 41, .skip_same = 1};
+  c[0] = change(WD_BAN_ADD, WD_BAN_TOKEN, "tok-remote", NOW + 900, "from edge-2");
+  c[0].ban.created = NOW - 5;
+  assert_int_equal(wd_banlist_apply_ex(bl, c, 1, NOW + 5, &remote), 0);
+  assert_int_equal(c[0].result, 0);
+  remote.cursor_value = 42;
+  assert_int_equal(wd_banlist_apply_ex(bl, NULL, 0, NOW + 5, &remote), 0);
+  assert_int_equal(wd_banlist_cursor(bl, "nats:B", &cur), 0);
+  assert_int_equal(cur, 42);
+  assert_int_equal(wd_banlist_outbox_count(bl), 2); /* received changes are not sent again */
+
+  /* the same ban twice: the second is a no-op (no audit record), the TTL holds */
+  size_t before = 0;
+  lines_t l = {json_array()};
+  assert_int_equal(wd_banlist_audit(bl, 1000, audit_fn, &l), 0);
+  before = json_array_size(l.arr);
+  json_decref(l.arr);
+  c[0] = change(WD_BAN_ADD, WD_BAN_TOKEN, "tok-remote", NOW + 900, "from edge-2");
+  c[0].ban.created = NOW - 5;
+  remote.cursor_value = 43;
+  assert_int_equal(wd_banlist_apply_ex(bl, c, 1, NOW + 6, &remote), 0);
+  assert_int_equal(c[0].result, 0);
+  l.arr = json_array();
+  assert_int_equal(wd_banlist_audit(bl, 1000, audit_fn, &l), 0);
+  assert_int_equal(json_array_size(l.arr), before);
+  json_decref(l.arr);
+  wd_ban_t got;
+  assert_int_equal(wd_banlist_get(bl, WD_BAN_TOKEN, "tok-remote", &got), 0);
+  assert_int_equal(got.until, NOW + 900);
+  assert_int_equal(got.created, NOW - 5);
+  /* a lift after the ban wins; lifting again is harmless */
+  c[0] = change(WD_BAN_LIFT, WD_BAN_TOKEN, "tok-remote", 0, "lifted at edge-3");
+  assert_int_equal(wd_banlist_apply_ex(bl, c, 1, NOW + 7, &remote), 0);
+  assert_int_equal(c[0].result, 0);
+  assert_int_equal(wd_banlist_apply_ex(bl, c, 1, NOW + 7, &remote), 0);
+  assert_int_equal(c[0].result, WD_ERANGE);
+  wd_identity_t id = ident("tok-remote", NULL);
+  assert_int_equal(wd_banlist_check(bl, &id, NULL, NOW + 8, NULL), 0);
+
+  /* bad cursor names */
+  wd_banlist_apply_opts_t bad = {.cursor = ""};
+  assert_int_equal(wd_banlist_apply_ex(bl, NULL, 0, NOW, &bad), WD_EINVAL);
+  char longname[WD_BAN_CURSOR_MAX + 1];
+  memset(longname, 'x', sizeof longname - 1);
+  longname[sizeof longname - 1] = '\0';
+  assert_int_equal(wd_banlist_cursor(bl, longname, &cur), WD_EINVAL);
+
+  /* everything survives a reopen */
+  wd_banlist_close(bl);
+  bl = open_list(dir, 1);
+  assert_int_equal(wd_banlist_cursor(bl, "nats:B", &cur), 0);
+  assert_int_equal(cur, 43);
+  assert_int_equal(wd_banlist_outbox_count(bl), 2);
+  wd_banlist_close(bl);
+  tu_tmpdir_free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(type_names),
@@ -1065,6 +1204,7 @@ int main(void) {
       cmocka_unit_test(index_collisions),
       cmocka_unit_test(listing),
       cmocka_unit_test(audit_log),
+      cmocka_unit_test(outbox_and_cursor),
       cmocka_unit_test(bad_input),
       cmocka_unit_test(corrupt_and_foreign),
   };

@@ -520,6 +520,225 @@ static void test_file_errors(void **state) {
   unlink(path);
 }
 
+/* content_keys: hex value, hex and raw files, env; every error names the line and never the key. */
+static void test_content_keys(void **state) {
+  (void)state;
+  char dir[] = "/tmp/warden-conf-XXXXXX";
+  assert_non_null(mkdtemp(dir));
+  char raw[256], hex[256], text[2048];
+  snprintf(raw, sizeof raw, "%s/raw.key", dir);
+  snprintf(hex, sizeof hex, "%s/hex.key", dir);
+  FILE *f = fopen(raw, "wb");
+  for (int i = 0; i < 16; i++)
+    fputc(0xf0 + i, f);
+  fclose(f);
+  f = fopen(hex, "w");
+  fputs("  000102030405060708090A0B0C0D0E0F\n", f);
+  fclose(f);
+  setenv("WARDEN_TEST_CKEY", "ffeeddccbbaa99887766554433221100", 1);
+  snprintf(text, sizeof text,
+           KEYS "policies: [{name: a}]\n"
+           "content_keys:\n"
+           "  - {id: ch1, path: /live/ch1/, value: 00112233445566778899aabbccddeeff}\n"
+           "  - {id: ch2.hd, path: /live/ch2/, host: cdn.example.com, file: %s}\n"
+           "  - {id: ch3, path: /live/ch3/, file: %s}\n"
+           "  - {id: ch4, path: /live/ch4/, env: WARDEN_TEST_CKEY}\n",
+           raw, hex);
+  conf_t *c = load_ok(text);
+  assert_int_equal(c->ncontent_keys, 4);
+  assert_string_equal(c->content_keys[0].id, "ch1");
+  assert_string_equal(c->content_keys[0].path, "/live/ch1/");
+  assert_null(c->content_keys[0].host);
+  assert_int_equal(c->content_keys[0].key[0], 0x00);
+  assert_int_equal(c->content_keys[0].key[15], 0xff);
+  assert_string_equal(c->content_keys[1].host, "cdn.example.com");
+  assert_int_equal(c->content_keys[1].key[0], 0xf0);
+  assert_int_equal(c->content_keys[1].key[15], 0xff);
+  assert_int_equal(c->content_keys[2].key[10], 0x0a);
+  assert_int_equal(c->content_keys[3].key[0], 0xff);
+  assert_string_equal(c->content_keys[3].source, "env WARDEN_TEST_CKEY");
+  conf_free(c);
+
+  static const struct {
+    const char *ck, *want;
+  } bad[] = {
+      {"  - {id: a, path: /x/, value: 0011}\n", "line 4: content key value: an AES-128 key is 32 hex digits"},
+      {"  - {id: a, path: /x/, value: zz112233445566778899aabbccddeeff}\n", "32 hex digits"},
+      {"  - {id: a, path: x/, value: 00112233445566778899aabbccddeeff}\n", "must start with '/'"},
+      {"  - {id: a, path: '/x/?a=1', value: 00112233445566778899aabbccddeeff}\n", "without query"},
+      {"  - {id: 'a b', path: /x/, value: 00112233445566778899aabbccddeeff}\n", "content key id 'a b'"},
+      {"  - {path: /x/, value: 00112233445566778899aabbccddeeff}\n", "needs 'id'"},
+      {"  - {id: a, value: 00112233445566778899aabbccddeeff}\n", "needs 'path'"},
+      {"  - {id: a, path: /x/}\n", "needs exactly one of 'value', 'env' or 'file'"},
+      {"  - {id: a, path: /x/, value: 00112233445566778899aabbccddeeff, env: X}\n", "exactly one"},
+      {"  - {id: a, path: /x/, file: /nonexistent/k}\n", "cannot read content key file"},
+      {"  - {id: a, path: /x/, env: WARDEN_TEST_UNSET_VAR}\n", "is not set"},
+      {"  - {id: a, path: /x/, kid: b, value: 00112233445566778899aabbccddeeff}\n", "unknown key 'kid'"},
+      {"  - {id: a, path: /x/, value: 00112233445566778899aabbccddeeff}\n"
+       "  - {id: a, path: /y/, value: 00112233445566778899aabbccddeeff}\n", "line 5: content key id 'a' appears twice (line 4)"},
+  };
+  unsetenv("WARDEN_TEST_UNSET_VAR");
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    snprintf(text, sizeof text, KEYS "policies: [{name: a}]\ncontent_keys:\n%s", bad[i].ck);
+    c = NULL;
+    char err[512] = "";
+    assert_int_equal(conf_load_string(text, strlen(text), "t.yaml", &c, err, sizeof err), -1);
+    if (!strstr(err, bad[i].want))
+      fail_msg("case %zu: got '%s', want '%s'", i, err, bad[i].want);
+    if (strstr(err, "00112233445566778899aabbccddeeff") || strstr(err, "0011"))
+      fail_msg("case %zu: the error shows the key: %s", i, err);
+  }
+  /* a raw file of another size is neither 16 bytes nor hex */
+  f = fopen(raw, "wb");
+  fputs("0123456789abcdef0", f);
+  fclose(f);
+  snprintf(text, sizeof text, KEYS "policies: [{name: a}]\ncontent_keys: [{id: a, path: /x/, file: %s}]\n", raw);
+  char err[512] = "";
+  c = NULL;
+  assert_int_equal(conf_load_string(text, strlen(text), "t.yaml", &c, err, sizeof err), -1);
+  assert_non_null(strstr(err, "32 hex digits or 16 raw bytes"));
+  unsetenv("WARDEN_TEST_CKEY");
+  unlink(raw);
+  unlink(hex);
+  rmdir(dir);
+}
+
+/* console: users with roles and hashes, sessions; alerts: thresholds and webhooks. */
+#define HASH "$scrypt$ln=14,r=8,p=1$c2FsdHNhbHRzYWx0c2FsdA$GM/8plVTNY2Jr5+H+TMEUW0SMD0/pCcA0XgAgW7i7jw"
+static void test_console_alerts(void **state) {
+  (void)state;
+  conf_t *c = load_ok(KEYS "policies:\n  - {name: a}\n");
+  assert_int_equal(c->console.enabled, 1);
+  assert_int_equal(c->console.secure_cookie, -1);
+  assert_int_equal(c->console.session_idle, 1800);
+  assert_int_equal(c->console.nusers, 0);
+  assert_int_equal(c->alerts.window, 60);
+  assert_true(c->alerts.shared_share == 0.05);
+  assert_int_equal(c->alerts.nwebhooks, 0);
+  conf_free(c);
+
+  c = load_ok(KEYS "policies:\n  - {name: a}\n"
+                   "console:\n  secure_cookie: true\n  session_idle: 300\n  session_ttl: 3600\n"
+                   "  users:\n    - {name: ann@example.com, role: moderator, password_hash: \"" HASH "\"}\n"
+                   "    - {name: bo, role: admin, password_hash: \"" HASH "\"}\n"
+                   "alerts:\n  window: 30\n  shared_share: 0.1\n  ban_storm: 0\n"
+                   "  webhooks:\n    - https://hooks.example.com/a\n"
+                   "    - {url: \"http://127.0.0.1:9000/b\", secret: 0123456789abcdef, format: slack}\n");
+  assert_int_equal(c->console.secure_cookie, 1);
+  assert_int_equal(c->console.session_idle, 300);
+  assert_int_equal(c->console.session_ttl, 3600);
+  assert_int_equal(c->console.nusers, 2);
+  assert_string_equal(c->console.users[0].name, "ann@example.com");
+  assert_int_equal(c->console.users[0].role, WD_ROLE_MODERATOR);
+  assert_int_equal(c->console.users[1].role, WD_ROLE_ADMIN);
+  assert_string_equal(c->console.users[1].password_hash, HASH);
+  assert_int_equal(c->alerts.window, 30);
+  assert_true(c->alerts.shared_share == 0.1);
+  assert_int_equal(c->alerts.ban_storm, 0);
+  assert_int_equal(c->alerts.nwebhooks, 2);
+  assert_string_equal(c->alerts.webhooks[0].url, "https://hooks.example.com/a");
+  assert_null(c->alerts.webhooks[0].secret);
+  assert_int_equal(c->alerts.webhooks[1].slack, 1);
+  assert_string_equal(c->alerts.webhooks[1].secret, "0123456789abcdef");
+  conf_free(c);
+
+  c = load_ok(KEYS "policies:\n  - {name: a}\nconsole: false\n");
+  assert_int_equal(c->console.enabled, 0);
+  conf_free(c);
+
+  static const struct {
+    const char *text, *want;
+  } bad[] = {
+      {"console:\n  users:\n    - {name: a, role: root, password_hash: \"" HASH "\"}\n",
+       "line 6: unknown role 'root'"},
+      {"console:\n  users:\n    - {name: a, role: admin, password_hash: hunter2}\n",
+       "password_hash is not a usable hash"},
+      {"console:\n  users:\n    - {name: a, role: admin}\n", "needs a 'password_hash'"},
+      {"console:\n  users:\n    - {role: admin, password_hash: \"" HASH "\"}\n", "needs a 'name'"},
+      {"console:\n  users:\n    - {name: \"a b\", role: admin, password_hash: \"" HASH "\"}\n",
+       "user name 'a b'"},
+      {"console:\n  users:\n    - {name: a, role: admin, password_hash: \"" HASH "\"}\n"
+       "    - {name: a, role: viewer, password_hash: \"" HASH "\"}\n",
+       "user 'a' is listed twice"},
+      {"console:\n  session_idle: 5\n", "console.session_idle must be between 60"},
+      {"console:\n  secure_cookie: maybe\n", "secure_cookie"},
+      {"console: {users: x}\n", "console.users must be a list"},
+      {"alerts:\n  webhooks: [ftp://x/y]\n", "must start with http:// or https://"},
+      {"alerts:\n  webhooks: [{url: \"http://x/y\", secret: short}]\n", "at least 16 characters"},
+      {"alerts:\n  webhooks: [{secret: 0123456789abcdef}]\n", "a webhook needs a 'url'"},
+      {"alerts:\n  webhooks: [{url: \"http://x/a b\"}]\n", "contains a space"},
+      {"alerts:\n  shared_share: 2\n", "alerts.shared_share must be a number from 0 to 1"},
+      {"alerts:\n  window: 1\n", "alerts.window must be between 5 and 3600"},
+      {"alerts:\n  retries: 0\n", "alerts.retries must be between 1 and 20"},
+      {"alerts:\n  thresholds: 1\n", "unknown key 'thresholds' in alerts"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char text[1024];
+    snprintf(text, sizeof text, KEYS "policies:\n  - {name: a}\n%s", bad[i].text);
+    conf_t *x = NULL;
+    char err[512] = "";
+    if (conf_load_string(text, strlen(text), "t.yaml", &x, err, sizeof err) != -1 || x)
+      fail_msg("case %zu: loaded but should fail with '%s'", i, bad[i].want);
+    if (!strstr(err, bad[i].want))
+      fail_msg("case %zu: got '%s', want '%s'", i, err, bad[i].want);
+  }
+}
+
+/* cluster: broker URLs, node id, streams, bounds; --nats replaces the configured URLs. */
+static void test_cluster(void **state) {
+  (void)state;
+  conf_t *c = load_ok(KEYS "policies:\n  - {name: a}\n");
+  assert_int_equal(c->cluster.nnats, 0); /* one node */
+  assert_string_equal(c->cluster.bans_stream, "WARDEN_BANS");
+  assert_string_equal(c->cluster.subject_prefix, "warden");
+  assert_int_equal(c->cluster.replicas, 1);
+  assert_int_equal(c->cluster.queue, 100000);
+  assert_int_equal(c->cluster.replay_fail_closed, 0);
+  conf_free(c);
+  c = load_ok(KEYS "policies:\n  - {name: a}\n"
+                   "cluster:\n  nats: [nats://10.0.0.1:4222, \"tls://u:p@10.0.0.2:4222\"]\n"
+                   "  node_id: eu-west_1\n  streams: {bans: B1, replay: R1}\n  replicas: 3\n"
+                   "  queue: 50\n  replay_when_down: closed\n  usage_max_age: 120\n");
+  assert_int_equal(c->cluster.nnats, 2);
+  assert_string_equal(c->cluster.nats[1], "tls://u:p@10.0.0.2:4222");
+  assert_string_equal(c->cluster.node_id, "eu-west_1");
+  assert_string_equal(c->cluster.bans_stream, "B1");
+  assert_string_equal(c->cluster.usage_stream, "WARDEN_USAGE");
+  assert_string_equal(c->cluster.replay_stream, "R1");
+  assert_int_equal(c->cluster.replicas, 3);
+  assert_int_equal(c->cluster.queue, 50);
+  assert_int_equal(c->cluster.replay_fail_closed, 1);
+  assert_int_equal(c->cluster.usage_max_age, 120);
+  char err[256];
+  assert_int_equal(conf_add_nats_arg(c, "nats://127.0.0.1:4222", 1, err, sizeof err), 0);
+  assert_int_equal(c->cluster.nnats, 1);
+  assert_int_equal(conf_add_nats_arg(c, "http://x:1", 0, err, sizeof err), -1);
+  assert_non_null(strstr(err, "not a NATS URL"));
+  conf_free(c);
+  static const struct {
+    const char *text, *want;
+  } bad[] = {
+      {"cluster:\n  nats: [\"nats://a b:4222\"]\n", "is not a NATS URL"},
+      {"cluster:\n  node_id: \"a.b\"\n", "cluster.node_id 'a.b'"},
+      {"cluster:\n  streams: {bans: \"X.Y\"}\n", "stream name 'X.Y'"},
+      {"cluster:\n  streams: {other: X}\n", "unknown key 'other' in cluster.streams"},
+      {"cluster:\n  replicas: 7\n", "cluster.replicas must be between 1 and 5"},
+      {"cluster:\n  replay_when_down: maybe\n", "must be open or closed"},
+      {"cluster:\n  usage_max_age: 1\n", "cluster.usage_max_age must be between 60"},
+      {"cluster:\n  brokers: []\n", "unknown key 'brokers' in cluster"},
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+    char text[1024];
+    snprintf(text, sizeof text, KEYS "policies:\n  - {name: a}\n%s", bad[i].text);
+    conf_t *x = NULL;
+    char e[512] = "";
+    if (conf_load_string(text, strlen(text), "t.yaml", &x, e, sizeof e) != -1 || x)
+      fail_msg("case %zu: loaded but should fail with '%s'", i, bad[i].want);
+    if (!strstr(e, bad[i].want))
+      fail_msg("case %zu: got '%s', want '%s'", i, e, bad[i].want);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_good),          cmocka_unit_test(test_defaults),
@@ -528,6 +747,9 @@ int main(void) {
       cmocka_unit_test(test_key_args),      cmocka_unit_test(test_addresses),
       cmocka_unit_test(test_key_files),     cmocka_unit_test(test_file_errors),
       cmocka_unit_test(test_geo),
+      cmocka_unit_test(test_content_keys),
+      cmocka_unit_test(test_console_alerts),
+      cmocka_unit_test(test_cluster),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -117,6 +117,7 @@ static void config_defaults_and_checks(void **state) {
   assert_int_equal(c.renditions, 1);
   assert_true(c.rate_factor == 3);
   assert_int_equal(c.same_segment, 3);
+  assert_int_equal(c.mirror_renditions, 2);
   assert_true(c.travel_kmh == 1000 && c.travel_min_km == 500);
   char err[256];
   assert_int_equal(wd_detect_config_check(&c, err, sizeof err), 0);
@@ -154,6 +155,7 @@ static void config_defaults_and_checks(void **state) {
   assert_int_equal(wd_verdict_level_parse("bad", &l), WD_EINVAL);
   assert_string_equal(wd_verdict_level_name(WD_VERDICT_SUSPECT), "suspect");
   assert_string_equal(wd_signal_name(WD_SIGNAL_SAME_SEGMENT), "same_segment");
+  assert_string_equal(wd_signal_name(WD_SIGNAL_RENDITIONS), "renditions");
   assert_string_equal(wd_signal_name(3), "unknown");
 }
 
@@ -468,7 +470,9 @@ static void travel_impossible(void **state) {
   wd_detect_config_init(&c);
   c.idle_s = 7200;
   const net_t n50 = {"203.0.113.10", 64501, "DE", 50.0, 10.0, NULL};
-  const net_t n55 = {"198.51.100.20", 64502, "DE", 55.4, 10.0, NULL};
+  /* (55.4 N is Denmark: within one country a sequential change is not travel, see
+   * travel_within_one_country) */
+  const net_t n55 = {"198.51.100.20", 64502, "DK", 55.4, 10.0, NULL};
   const net_t n53 = {"198.51.100.20", 64502, "DE", 53.6, 10.0, NULL};
   t = mk(&c);
   see(t, "k1", T0, &n50, NULL);
@@ -493,6 +497,194 @@ static void travel_impossible(void **state) {
   v = see(t, "k5", T0 + S(10), &centroid, NULL);
   assert_false(v.signals & WD_SIGNAL_TRAVEL);
   assert_int_equal(v.level, WD_VERDICT_OK);
+  wd_tracker_destroy(t);
+}
+
+/* Live viewers on other renditions fetch the same segment under another directory
+ * (/live/ch1/720p/seg12.ts, /live/ch1/1080p/seg12.ts): one segment for the same-segment rule. */
+static void same_segment_across_renditions(void **state) {
+  (void)state;
+  static const char *const rend[] = {"1080p", "720p", "480p"};
+  wd_tracker_t *t = mk(NULL);
+  wd_verdict_t v;
+  wd_verdict_level_t worst = WD_VERDICT_OK;
+  /* three friends, three ASNs of one country, each on a rendition of its own */
+  for (int s = 0; s < 60; s += 6)
+    for (int i = 0; i < 3; i++) {
+      char seg[64];
+      snprintf(seg, sizeof seg, "/live/ch1/%s/seg%d.ts", rend[i], s / 6);
+      v = see(t, "tok", T0 + S(s) + i * 300, &isp[i], seg);
+      if (v.level > worst)
+        worst = v.level;
+    }
+  assert_int_equal(worst, WD_VERDICT_SHARED);
+  assert_true(v.signals & WD_SIGNAL_SAME_SEGMENT);
+  assert_int_equal(v.same_segment, 3);
+  wd_tracker_destroy(t);
+
+  /* a file name with no number says nothing of the segment: the whole path counts */
+  t = mk(NULL);
+  worst = WD_VERDICT_OK;
+  for (int s = 0; s < 60; s += 6)
+    for (int i = 0; i < 3; i++) {
+      char seg[64];
+      snprintf(seg, sizeof seg, "/live/ch1/%s/%d/media.ts", rend[i], s / 6 + i * 100);
+      v = see(t, "tok", T0 + S(s) + i * 300, &isp[i], seg);
+      if (v.level > worst)
+        worst = v.level;
+    }
+  assert_int_equal(worst, WD_VERDICT_SUSPECT); /* three networks over three ASNs */
+  assert_true(v.same_segment <= 1);
+  wd_tracker_destroy(t);
+}
+
+/* A restreamer mirrors the whole ladder from one address: each segment in every rendition.
+ * A player fetches `renditions` of them, one more at a quality switch. */
+static void restreamer_fetching_every_rendition(void **state) {
+  (void)state;
+  static const char *const rend[] = {"1080p", "720p", "480p", "360p"};
+  const net_t dc = {"203.0.113.77", 16276, "FR", 0, 0, NULL};
+  wd_detect_config_t c;
+  wd_detect_config_init(&c);
+  c.seed = 42;
+  c.segment_seconds = 4;
+  wd_tracker_t *t = mk(&c);
+  wd_verdict_t v;
+  int64_t shared_at = -1;
+  for (int n = 0; n < 30; n++)
+    for (int r = 0; r < 4; r++) {
+      char pl[64], seg[64];
+      snprintf(pl, sizeof pl, "/live/ch1/%s/index.m3u8", rend[r]);
+      snprintf(seg, sizeof seg, "/live/ch1/%s/seg%d.ts", rend[r], 100 + n);
+      int64_t at = T0 + S(4 * n) + 200 + r * 60;
+      v = see_ua(t, "tok", at, &dc, NULL, "Lavf/60.16.100");
+      v = see_ua(t, "tok", at + 30, &dc, seg, "Lavf/60.16.100");
+      if (v.level == WD_VERDICT_SHARED && shared_at < 0)
+        shared_at = at + 30;
+    }
+  assert_int_equal(v.level, WD_VERDICT_SHARED);
+  /* its rate shows within seconds (judged over three segment durations at least), then the
+   * next segment in every rendition */
+  assert_true(shared_at >= 0 && shared_at - T0 < S(12));
+  assert_int_equal(v.networks, 1);
+  assert_true(v.signals & WD_SIGNAL_RENDITIONS);
+  assert_true(v.renditions >= 3 && v.renditions <= 4); /* a lower bound */
+  assert_non_null(strstr(explain(&v), "one segment fetched in "));
+  assert_non_null(strstr(explain(&v), " renditions"));
+  wd_tracker_destroy(t);
+
+  /* a player switching quality fetches a segment again in another rendition: OK */
+  t = mk(&c);
+  wd_verdict_level_t worst = WD_VERDICT_OK;
+  for (int n = 0; n < 60; n++) {
+    char seg[64];
+    int r = (n / 5) % 4;
+    snprintf(seg, sizeof seg, "/live/ch1/%s/seg%d.ts", rend[r], 100 + n);
+    v = see(t, "tok", T0 + S(4 * n), &dc, NULL);
+    v = see(t, "tok", T0 + S(4 * n) + 100, &dc, seg);
+    if (v.level > worst)
+      worst = v.level;
+    if (n % 5 == 4) { /* switching: the same segment in the next rendition */
+      snprintf(seg, sizeof seg, "/live/ch1/%s/seg%d.ts", rend[(r + 1) % 4], 100 + n);
+      v = see(t, "tok", T0 + S(4 * n) + 900, &dc, seg);
+      if (v.level > worst)
+        worst = v.level;
+    }
+  }
+  assert_int_equal(worst, WD_VERDICT_OK);
+  wd_tracker_stats_t st;
+  wd_tracker_stats(t, &st);
+  assert_int_equal(st.detailed, 0); /* back to one record once the switch is past */
+  wd_tracker_destroy(t);
+
+  /* audio and video as two renditions, and a switch: OK when the configuration says 2 */
+  c.renditions = 2;
+  t = mk(&c);
+  worst = WD_VERDICT_OK;
+  for (int n = 0; n < 30; n++) {
+    char a[64], vid[64];
+    snprintf(a, sizeof a, "/live/ch1/audio/seg%d.ts", 100 + n);
+    snprintf(vid, sizeof vid, "/live/ch1/%s/seg%d.ts", rend[n % 2], 100 + n);
+    v = see(t, "tok", T0 + S(4 * n), &dc, a);
+    v = see(t, "tok", T0 + S(4 * n) + 100, &dc, vid);
+    if (v.level > worst)
+      worst = v.level;
+    snprintf(vid, sizeof vid, "/live/ch1/%s/seg%d.ts", rend[(n + 1) % 2], 100 + n);
+    v = see(t, "tok", T0 + S(4 * n) + 200, &dc, vid);
+    if (v.level > worst)
+      worst = v.level;
+  }
+  assert_int_equal(worst, WD_VERDICT_OK);
+  assert_false(v.signals & WD_SIGNAL_RENDITIONS);
+  wd_tracker_destroy(t);
+
+  /* off */
+  c.renditions = 1;
+  c.mirror_renditions = 0;
+  t = mk(&c);
+  for (int n = 0; n < 3; n++)
+    for (int r = 0; r < 4; r++) {
+      char seg[64];
+      snprintf(seg, sizeof seg, "/live/ch1/%s/seg%d.ts", rend[r], 100 + n);
+      v = see(t, "tok", T0 + S(4 * n) + r * 60, &dc, seg);
+    }
+  assert_int_equal(v.level, WD_VERDICT_OK);
+  wd_tracker_destroy(t);
+}
+
+/* Within one country a change of network is not travel: a mobile carrier's addresses are
+ * placed wherever its gateways are. Two places in one country at once still are. */
+static void travel_within_one_country(void **state) {
+  (void)state;
+  const net_t home = {"203.0.113.10", 7922, "US", 39.79, -77.73, "Greencastle"};
+  const net_t mobile = {"198.51.100.20", 20057, "US", 33.68, -117.83, "Irvine"};
+  wd_detect_config_t c;
+  wd_detect_config_init(&c);
+  c.seed = 42;
+  c.segment_seconds = 4;
+  wd_tracker_t *t = mk(&c);
+  wd_verdict_t v;
+  wd_verdict_level_t worst = WD_VERDICT_OK;
+  /* Wi-Fi until 120 s, then the carrier; a request in flight on the Wi-Fi at the switch */
+  for (int s = 0; s < 240; s += 2) {
+    v = see(t, "tok", T0 + S(s), s < 120 ? &home : &mobile, s % 4 ? "/live/s.ts" : NULL);
+    if (v.level > worst)
+      worst = v.level;
+    if (s == 120) {
+      v = see(t, "tok", T0 + S(s) + 700, &home, NULL);
+      if (v.level > worst)
+        worst = v.level;
+    }
+  }
+  assert_int_equal(worst, WD_VERDICT_OK);
+  assert_false(v.signals & WD_SIGNAL_TRAVEL);
+  wd_tracker_destroy(t);
+
+  /* the same two places in use at once (someone else in California): travel */
+  t = mk(&c);
+  worst = WD_VERDICT_OK;
+  int travel = 0;
+  for (int s = 0; s < 120; s += 2) {
+    v = see(t, "tok", T0 + S(s), &home, NULL);
+    travel |= (v.signals & WD_SIGNAL_TRAVEL) != 0;
+    if (s >= 30) {
+      v = see(t, "tok", T0 + S(s) + 1000, &mobile, NULL);
+      travel |= (v.signals & WD_SIGNAL_TRAVEL) != 0;
+    }
+    if (v.level > worst)
+      worst = v.level;
+  }
+  assert_true(travel);
+  assert_int_equal(worst, WD_VERDICT_SUSPECT);
+  wd_tracker_destroy(t);
+
+  /* between countries a sequential change still is travel (see travel_impossible) */
+  const net_t paris = {"203.0.113.10", 3215, "FR", 48.8566, 2.3522, "Paris"};
+  const net_t ny = {"198.51.100.20", 7922, "US", 40.71, -74.0, "New York"};
+  t = mk(&c);
+  see(t, "tok", T0, &paris, NULL);
+  v = see(t, "tok", T0 + S(60), &ny, NULL);
+  assert_true(v.signals & WD_SIGNAL_TRAVEL);
   wd_tracker_destroy(t);
 }
 
@@ -1100,6 +1292,9 @@ int main(void) {
       cmocka_unit_test(rate_above_three_times),
       cmocka_unit_test(same_segment_from_three_networks),
       cmocka_unit_test(travel_impossible),
+      cmocka_unit_test(same_segment_across_renditions),
+      cmocka_unit_test(restreamer_fetching_every_rendition),
+      cmocka_unit_test(travel_within_one_country),
       cmocka_unit_test(carrier_rotation),
       cmocka_unit_test(dual_stack),
       cmocka_unit_test(unknown_asn),
