@@ -14,7 +14,7 @@ static const uint64_t lat_bounds_ns[METRICS_LAT_BUCKETS] = {
     2500000, 5000000, 10000000, 25000000, 50000000, 100000000, 1000000000};
 
 static const char *const route_names[ROUTE_COUNT] = {
-    "decide", "auth",    "token", "bans", "allow", "cases", "audit",
+    "decide",   "auth",   "token",   "bans", "allow", "cases", "audit",
     "policies", "health", "metrics", "ui", "stats", "key", "other"};
 
 void metrics_decision(metrics_thread_t *m, const wd_decision_t *d, uint64_t latency_ns) {

@@ -162,6 +162,9 @@ static void take_sample(srv_t *s, monitor_sample_t *out) {
     out->bans = st.bans[1] + st.bans[2] + st.bans[3] + st.bans[4];
   }
   out->bans_added = LOAD(s->gm.bans_added);
+  out->errors = LOAD(s->gm.ban_errors) + LOAD(s->gm.case_errors) +
+                LOAD(s->gm.declog_write_errors) + LOAD(s->gm.replay_errors) +
+                LOAD(s->gm.audit_dropped);
   out->ban_changes = LOAD(s->gm.ban_changes);
 }
 
@@ -418,7 +421,8 @@ static void series_json(jw_t *w, const monitor_sample_t *v, size_t n) {
   jw_obj_end(w);
 }
 
-static void health_json(jw_t *w, srv_t *s) {
+/* recent_errors: errors within the stats window; the node is "degraded" while there are. */
+static void health_json(jw_t *w, srv_t *s, uint64_t recent_errors) {
   uint64_t conns = 0;
   for (int i = 0; i < s->nloops; i++)
     conns += LOAD(s->loops[i].metrics.open_conns);
@@ -441,9 +445,6 @@ static void health_json(jw_t *w, srv_t *s) {
     tracked += ts.tokens;
   }
   int ready = atomic_load_explicit(&s->ready, memory_order_acquire);
-  uint64_t errors = LOAD(s->gm.ban_errors) + LOAD(s->gm.case_errors) +
-                    LOAD(s->gm.declog_write_errors) + LOAD(s->gm.replay_errors) +
-                    LOAD(s->gm.audit_dropped);
   char host[64] = "";
   if (gethostname(host, sizeof host - 1))
     host[0] = '\0';
@@ -451,7 +452,8 @@ static void health_json(jw_t *w, srv_t *s) {
   jw_arr(w);
   jw_obj(w);
   jw_kstr(w, "name", host[0] ? host : "this node");
-  jw_kstr(w, "status", !ready ? "starting" : errors ? "degraded" : "ok");
+  jw_kstr(w, "status", !ready ? "starting" : recent_errors ? "degraded" : "ok");
+  jw_kint(w, "recent_errors", (long long)recent_errors);
   jw_kbool(w, "ready", ready);
   jw_kstr(w, "version", WARDEN_VERSION);
   jw_kint(w, "uptime_s", (long long)((double)time(NULL) - s->start_time));
@@ -462,7 +464,7 @@ static void health_json(jw_t *w, srv_t *s) {
   jw_kint(w, "tracked_tokens", (long long)tracked);
   jw_kint(w, "sessions", (long long)wd_sessions_count(s->sessions));
   jw_kbool(w, "geo", s->geo != NULL);
-  jw_key(w, "errors");
+  jw_key(w, "errors"); /* since start */
   jw_obj(w);
   jw_kint(w, "ban_commits", (long long)LOAD(s->gm.ban_errors));
   jw_kint(w, "case_flushes", (long long)LOAD(s->gm.case_errors));
@@ -515,6 +517,7 @@ void api_stats(loop_t *l, h2o_req_t *req) {
 
   /* totals since start, and the last minute's rates */
   const monitor_sample_t *last = n ? &v[n - 1] : NULL;
+  uint64_t recent_errors = n ? v[n - 1].errors - v[0].errors : 0;
   const monitor_sample_t *ago = n ? &v[n > 61 ? n - 61 : 0] : NULL;
   int64_t dt = last ? last->t - ago->t : 0;
   jw_key(&w, "totals");
@@ -589,7 +592,7 @@ void api_stats(loop_t *l, h2o_req_t *req) {
   }
   jw_arr_end(&w);
   top_json(&w, mo);
-  health_json(&w, s);
+  health_json(&w, s, recent_errors);
   if (mo->alerts)
     alerts_json(mo->alerts, &w);
   jw_obj_end(&w);

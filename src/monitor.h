@@ -41,6 +41,7 @@ typedef struct monitor_sample {
   uint64_t http5xx;                 /* answers with a 5xx status, every route */
   uint64_t bans;                    /* gauge: bans in the ban list */
   uint64_t bans_added;              /* bans committed to the ban list */
+  uint64_t errors;                  /* storage errors and lost records (node health) */
   uint64_t ban_changes;             /* ban and allow-list changes committed */
 } monitor_sample_t;
 

@@ -118,7 +118,7 @@ export default function overview({ app }) {
           h('dt', 'Tracked tokens'), h('dd', fmtInt(n.tracked_tokens)),
           h('dt', 'Writer queue'), h('dd', fmtInt(n.writer_queue)),
           h('dt', 'Geo data'), h('dd', n.geo ? 'loaded' : 'none'),
-          h('dt', 'Errors'), h('dd', errs.length ? errs.map(([k2, v]) => `${k2.replace(/_/g, ' ')} ${v}`).join(', ') : 'none'))));
+          h('dt', 'Errors since start'), h('dd', errs.length ? errs.map(([k2, v]) => `${k2.replace(/_/g, ' ')} ${v}`).join(', ') : 'none'))));
     }
 
     clear(alertsBox);
