@@ -19,6 +19,7 @@
 
 #include "http.h"
 #include "request.h"
+#include "ui_assets.h"
 #include "util/codec.h"
 #include "util/url.h"
 #include "writer.h"
@@ -336,6 +337,8 @@ int console_start(srv_t *s, char *err, size_t errlen) {
     return -1;
   }
   cs->started = 1;
+  fprintf(stderr, "warden: console at /ui/: %zu user%s%s\n", cc->nusers, cc->nusers == 1 ? "" : "s",
+          ui_built ? "" : " (its files were not built: run scripts/deps.sh, then build again)");
   return 0;
 }
 
