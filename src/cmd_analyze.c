@@ -24,6 +24,7 @@
 #include "config.h"
 #include "geo_setup.h"
 #include "jsonw.h"
+#include "util/codec.h"
 #include "util/ip.h"
 #include "warden/detect.h"
 #include "warden/logs.h"
@@ -229,24 +230,33 @@ static void observe(analysis_t *a, const wd_log_record_t *r) {
   uint64_t h1, h2;
   size_t tn = strlen(token);
   token_hash(token, tn, &h1, &h2);
-  char key[40];
-  snprintf(key, sizeof key, "%016llx%016llx", (unsigned long long)h1, (unsigned long long)h2);
+  uint8_t kb[16];
+  for (int i = 0; i < 8; i++) {
+    kb[i] = (uint8_t)(h1 >> (56 - 8 * i));
+    kb[8 + i] = (uint8_t)(h2 >> (56 - 8 * i));
+  }
+  char key[33];
+  wd_hex_encode(kb, sizeof kb, key); /* the same text as "%016llx%016llx" */
 
-  wd_geo_info_t gi;
   const wd_geo_info_t *g = geo_of(a, &ip);
-  if (g)
-    gi = *g;
-  else {
-    memset(&gi, 0, sizeof gi);
-    gi.lat = gi.lon = NAN;
+  wd_geo_info_t gi;
+  int log_country = r->country[0] && strlen(r->country) >= 2;
+  if (!g || log_country || r->asn) { /* what the log says wins over the geo data */
+    if (g)
+      gi = *g;
+    else {
+      memset(&gi, 0, sizeof gi);
+      gi.lat = gi.lon = NAN;
+    }
+    if (log_country) {
+      gi.country[0] = r->country[0];
+      gi.country[1] = r->country[1];
+      gi.country[2] = '\0';
+    }
+    if (r->asn)
+      gi.asn = r->asn;
+    g = &gi;
   }
-  if (r->country[0] && strlen(r->country) >= 2) { /* what the log says wins */
-    gi.country[0] = r->country[0];
-    gi.country[1] = r->country[1];
-    gi.country[2] = '\0';
-  }
-  if (r->asn)
-    gi.asn = r->asn;
 
   wd_observation_t o;
   wd_observation_init(&o);
@@ -255,7 +265,7 @@ static void observe(analysis_t *a, const wd_log_record_t *r) {
   o.now_ms = r->time_ms;
   o.family = ip.family;
   memcpy(o.addr, ip.a, sizeof o.addr);
-  o.geo = &gi;
+  o.geo = g;
   o.user_agent = r->user_agent;
   o.segment = wd_detect_is_segment(r->path) ? r->path : NULL;
   wd_verdict_t v;

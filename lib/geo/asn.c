@@ -26,6 +26,8 @@
 size_t wd__geo_copy_text(char *dst, size_t cap, const char *src, size_t n) {
   const unsigned char *s = (const unsigned char *)src;
   size_t o = 0, i = 0;
+  while (i < n && o + 1 < cap && s[i] >= 0x20 && s[i] < 0x7f) /* printable ASCII, most names */
+    dst[o++] = (char)s[i++];
   while (i < n) {
     unsigned char c = s[i];
     uint32_t cp = c;

@@ -7,6 +7,33 @@
 
 #include "warden/error.h"
 
+/* Dotted-quad IPv4 as inet_pton(AF_INET) takes it: four decimal octets of at most 255, no
+ * leading zeros, nothing else. 0 or -1. */
+static int parse_v4(const char *s, size_t n, uint8_t out[4]) {
+  unsigned oct = 0, val = 0, digits = 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)s[i];
+    if (c >= '0' && c <= '9') {
+      if (digits && val == 0)
+        return -1;
+      val = val * 10 + (c - '0');
+      if (val > 255)
+        return -1;
+      digits++;
+    } else if (c == '.' && digits && oct < 3) {
+      out[oct++] = (uint8_t)val;
+      val = 0;
+      digits = 0;
+    } else {
+      return -1;
+    }
+  }
+  if (!digits || oct != 3)
+    return -1;
+  out[3] = (uint8_t)val;
+  return 0;
+}
+
 int wd_ip_parse(const char *s, size_t n, wd_ip_t *out) {
   char buf[64];
   if (!s || n == 0 || n >= sizeof buf)
@@ -15,13 +42,16 @@ int wd_ip_parse(const char *s, size_t n, wd_ip_t *out) {
     s++;
     n -= 2;
   }
-  memcpy(buf, s, n);
-  buf[n] = '\0';
   wd_ip_t ip;
   memset(&ip, 0, sizeof ip);
-  if (inet_pton(AF_INET, buf, ip.a) == 1) {
+  if (parse_v4(s, n, ip.a) == 0) {
     ip.family = 4;
-  } else if (inet_pton(AF_INET6, buf, ip.a) == 1) {
+    *out = ip;
+    return 0;
+  }
+  memcpy(buf, s, n);
+  buf[n] = '\0';
+  if (inet_pton(AF_INET6, buf, ip.a) == 1) {
     ip.family = 6;
     /* An IPv4-mapped IPv6 address is its IPv4 address. */
     static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};

@@ -1,4 +1,6 @@
 /* lib/util/url.c and ip.c: URL splitting, query/cookie lookup, percent-decoding, IP prefixes. */
+#include <arpa/inet.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -114,12 +116,48 @@ static void ip_prefixes(void **state) {
   assert_int_equal(wd_ip_parse("", 0, &ip), WD_EMALFORMED);
 }
 
+/* IPv4 text is parsed without inet_pton: it must take and refuse exactly what inet_pton does. */
+static void ipv4_as_inet_pton(void **state) {
+  (void)state;
+  static const char *const fixed[] = {
+      "0.0.0.0", "255.255.255.255", "1.2.3.4", "256.0.0.1", "1.2.3", "1.2.3.4.", ".1.2.3.4",
+      "01.2.3.4", "1.2.3.04", "1..2.3", " 1.2.3.4", "1.2.3.4 ", "1.2.3.4.5", "1.2.3.2555",
+      "10.0.0.00", "1.2.3.a"};
+  char buf[24];
+  unsigned seed = 12345;
+  for (size_t k = 0; k < sizeof fixed / sizeof *fixed + 200000; k++) {
+    const char *s = buf;
+    if (k < sizeof fixed / sizeof *fixed) {
+      s = fixed[k];
+    } else { /* random strings of digits and dots, 1 to 16 characters */
+      size_t n = 1 + (seed = seed * 1103515245u + 12345u) % 16;
+      for (size_t i = 0; i < n; i++) {
+        seed = seed * 1103515245u + 12345u;
+        unsigned r = (seed >> 16) % 13;
+        buf[i] = r < 10 ? (char)('0' + r) : r == 10 ? '5' : '.';
+      }
+      buf[n] = '\0';
+    }
+    uint8_t want[16] = {0};
+    int ok = inet_pton(AF_INET, s, want) == 1;
+    wd_ip_t ip;
+    int rc = wd_ip_parse(s, strlen(s), &ip);
+    if (ok) {
+      assert_int_equal(rc, 0);
+      assert_int_equal(ip.family, 4);
+      assert_memory_equal(ip.a, want, 4);
+    } else if (rc == 0) {
+      assert_int_equal(ip.family, 6); /* only an IPv6 text may pass where IPv4 does not */
+    }
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(split_absolute), cmocka_unit_test(split_origin_form),
       cmocka_unit_test(split_rejects),  cmocka_unit_test(query_and_cookie),
       cmocka_unit_test(pct),            cmocka_unit_test(request_token),
-      cmocka_unit_test(ip_prefixes),
+      cmocka_unit_test(ip_prefixes),    cmocka_unit_test(ipv4_as_inet_pton),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
