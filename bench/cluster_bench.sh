@@ -5,31 +5,40 @@
 #      B answers 200 for it (a keep-alive client polling B as fast as it answers). p50, p90, p99,
 #      max.
 #   2. catch-up rate: M ban messages published straight into the bans stream (bench/cluster_fill),
-#      then a new node C starts on an empty data directory: the time until it has applied all
-#      M (its warden_cluster_stream_seq), bans/s, and C's ban store and index bytes per ban.
+#      then, once A and B have applied them too, a new node C starts on an empty data directory:
+#      the time until it has applied all M (its warden_cluster_stream_seq, read by a keep-alive
+#      client every 50 ms), bans/s, and C's ban store and index bytes per ban. The ban values
+#      are "fill-filler-<i>" (nearly in key order), or with --catchup-values random
+#      "sha256:<64 hex>" spread over the key space, as the identity ids of real tokens are
+#      (each lands on another page of the store).
 #   3. broker messages per 1,000 decisions: `warden sim --live` (a live event: viewers, friends,
 #      pirates, restreamers) against A; messages A published (bans, usage, first uses) per
 #      1,000 decisions it made.
 # Figures only: fails only when something does not build or start.
 #
-#   bench/cluster_bench.sh [--bans N] [--catchup M] [--sim-audience N] [--sim-duration S]
-# Defaults: --bans 500, --catchup 1000000, --sim-audience 2000, --sim-duration 120.
+#   bench/cluster_bench.sh [--bans N] [--catchup M] [--catchup-values seq|random]
+#                          [--sim-audience N] [--sim-duration S]
+# Defaults: --bans 500, --catchup 1000000, --catchup-values seq, --sim-audience 2000,
+# --sim-duration 120.
 # Environment: BENCH_BUILD_DIR (default build-bench: Release build of warden and cluster_fill),
 # WARDEN (a warden binary), BENCH_KEEP=1 keeps the temporary directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
-nbans=500 ncatch=1000000 audience=2000 simdur=120
+nbans=500 ncatch=1000000 values=seq audience=2000 simdur=120
 while (($#)); do
   case $1 in
   --bans) nbans=$2; shift 2 ;;
   --catchup) ncatch=$2; shift 2 ;;
+  --catchup-values) values=$2; shift 2 ;;
   --sim-audience) audience=$2; shift 2 ;;
   --sim-duration) simdur=$2; shift 2 ;;
-  -h | --help) sed -n '2,19p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "cluster_bench: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
 done
+[[ $values == seq || $values == random ]] ||
+  { echo "cluster_bench: --catchup-values is seq or random" >&2; exit 2; }
 command -v nats-server >/dev/null || { echo "cluster_bench: nats-server is not installed (scripts/deps.sh --test)" >&2; exit 2; }
 command -v python3 >/dev/null || { echo "cluster_bench: python3 is required" >&2; exit 2; }
 
@@ -168,17 +177,32 @@ PY
 
 # --- 2. catch-up of a new node
 base=$(metric a 'warden_cluster_stream_seq{stream="bans"}') # all of A's bans, applied
-fill=$("$FILL" "nats://127.0.0.1:${CP[0]}" "$ncatch" WARDEN_BANS warden filler)
-echo "filled the bans stream: $fill"
+fill=$("$FILL" "nats://127.0.0.1:${CP[0]}" "$ncatch" WARDEN_BANS warden filler "$values")
+echo "filled the bans stream ($values values): $fill"
 target=$((base + ncatch))
+for n in a b; do # A and B apply the same bans as they come: C starts once they are done
+  for k in $(seq 1 6000); do
+    s=$(metric $n 'warden_cluster_stream_seq{stream="bans"}')
+    [[ -n $s && $s -ge $target ]] && break
+    sleep 0.1
+  done
+done
 t0=$(date +%s.%N)
 start_node c 3
 tready=$(date +%s.%N)
-while :; do
-  s=$(metric c 'warden_cluster_stream_seq{stream="bans"}')
-  [[ -n $s && $s -ge $target ]] && break
-  sleep 0.1
-done
+python3 - "${PORT[c]}" "$target" <<'PY'
+import http.client, sys, time
+port, target = int(sys.argv[1]), int(sys.argv[2])
+c = http.client.HTTPConnection("127.0.0.1", port)
+want = 'warden_cluster_stream_seq{stream="bans"} '
+while True:
+    c.request("GET", "/metrics")
+    body = c.getresponse().read().decode()
+    seq = [int(l[len(want):]) for l in body.splitlines() if l.startswith(want)]
+    if seq and seq[0] >= target:
+        break
+    time.sleep(0.05)
+PY
 t1=$(date +%s.%N)
 awk -v n="$target" -v a="$t0" -v r="$tready" -v b="$t1" 'BEGIN {
   printf "catch-up: new node applied %d bans in %.2f s from start (%.2f s after ready): %.0f bans/s\n", n, b - a, b - r, n / (b - r) }'

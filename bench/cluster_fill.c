@@ -3,7 +3,12 @@
  * them (asynchronous publishes, up to 4,096 in flight), for bench/cluster_bench.sh to measure
  * how fast a new node catches up. Creates the stream (R1, file storage) when it is missing.
  *
- *   cluster_fill NATS_URL N [STREAM [SUBJECT_PREFIX [NODE]]]
+ *   cluster_fill NATS_URL N [STREAM [SUBJECT_PREFIX [NODE [VALUES]]]]
+ *
+ * VALUES "seq" (default): token bans "fill-<node>-<i>", all ending a day later, so that the
+ * values arrive nearly in key order; "random": "sha256:" and 64 hex digits (the identity id of a
+ * token without its own id), spread over the key space as real ones are, ending 1 to 25 hours
+ * later.
  *
  * Prints the publish rate on stdout as "published N in S s (R msgs/s), B bytes a message".
  */
@@ -13,8 +18,24 @@
 #include <time.h>
 
 #include <nats/nats.h>
+#include <openssl/sha.h>
 
 #include "warden/cluster.h"
+
+/* The identity id of ban i: "sha256:" and 64 hex digits, as for a token without its own id,
+ * spread over the key space as real ones are. */
+static void token_id(const char *node, long i, char *out) {
+  unsigned char h[32];
+  char in[128];
+  int n = snprintf(in, sizeof in, "%s-%ld", node, i);
+  SHA256((const unsigned char *)in, (size_t)n, h);
+  memcpy(out, "sha256:", 7);
+  for (int k = 0; k < 32; k++) {
+    out[7 + 2 * k] = "0123456789abcdef"[h[k] >> 4];
+    out[8 + 2 * k] = "0123456789abcdef"[h[k] & 15];
+  }
+  out[71] = '\0';
+}
 
 static double now_s(void) {
   struct timespec ts;
@@ -24,13 +45,19 @@ static double now_s(void) {
 
 int main(int argc, char **argv) {
   if (argc < 3) {
-    fprintf(stderr, "usage: cluster_fill NATS_URL N [STREAM [SUBJECT_PREFIX [NODE]]]\n");
+    fprintf(stderr,
+            "usage: cluster_fill NATS_URL N [STREAM [SUBJECT_PREFIX [NODE [seq|random]]]]\n");
     return 2;
   }
   long n = atol(argv[2]);
   const char *stream = argc > 3 ? argv[3] : "WARDEN_BANS";
   const char *prefix = argc > 4 ? argv[4] : "warden";
   const char *node = argc > 5 ? argv[5] : "filler";
+  int random_values = argc > 6 && !strcmp(argv[6], "random");
+  if (argc > 6 && !random_values && strcmp(argv[6], "seq")) {
+    fprintf(stderr, "cluster_fill: VALUES is seq or random, not '%s'\n", argv[6]);
+    return 2;
+  }
   natsConnection *nc = NULL;
   jsCtx *js = NULL;
   jsOptions jo;
@@ -69,9 +96,14 @@ int main(int argc, char **argv) {
     m.list = WD_CLUSTER_LIST_BANS;
     m.op = WD_BAN_ADD;
     m.ban.type = WD_BAN_TOKEN;
-    snprintf(m.ban.value, sizeof m.ban.value, "fill-%s-%ld", node, i);
+    if (random_values) {
+      token_id(node, i, m.ban.value);
+      m.ban.until = t + 3600 + i % 86400;
+    } else {
+      snprintf(m.ban.value, sizeof m.ban.value, "fill-%s-%ld", node, i);
+      m.ban.until = t + 86400;
+    }
     m.ban.created = t;
-    m.ban.until = t + 86400;
     snprintf(m.ban.reason, sizeof m.ban.reason, "shared: 7 networks in 60 s across 4 ASNs");
     snprintf(m.ban.actor, sizeof m.ban.actor, "detector");
     char buf[WD_CLUSTER_MSG_MAX];

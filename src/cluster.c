@@ -18,11 +18,14 @@
  * Consuming. One thread per stream pulls batches from an ephemeral pull consumer that starts
  * where this node stopped: for bans the stream sequence stored in bans.mdb with the last
  * applied batch (cursor "nats:<stream>"), for usage the last window, for replay the whole
- * stream. A ban batch goes to the writer thread as one op (allow-list changes first, then the
- * ban-list changes with the cursor), and is acknowledged only once committed; after a restart
- * or a broken consumer the thread resumes after the cursor, so a change is applied once, in
- * stream order, on every node, its own included (an echo of a change already in the store is a
- * no-op: wd_banlist_apply_opts_t.skip_same).
+ * stream. The consumers take no acknowledgements (the broker keeps no position for the node);
+ * each message must carry the next consumer sequence, and at a gap (a delivery lost) the
+ * thread keeps what came before and subscribes again after it. A ban batch goes to the writer
+ * thread as one op (allow-list changes first, then the ban-list changes with the cursor) while
+ * the next one is fetched and decoded; after a failed commit, a restart or a broken consumer
+ * the thread resumes after the stored cursor, so a change is applied once, in stream order, on
+ * every node, its own included (an echo of a change already in the store is a no-op:
+ * wd_banlist_apply_opts_t.skip_same).
  * Any message that does not decode, or arrives on the wrong stream, is counted as rejected and
  * skipped: never applied, never retried.
  */
@@ -77,6 +80,7 @@ typedef struct consumer {
   uint64_t committed;       /* bans: the last stream sequence committed (the stored cursor) */
   int idle;                 /* fetches in a row that timed out */
   uint64_t next_seq;        /* the next stream sequence wanted (0: by the start policy) */
+  uint64_t delivered;       /* the consumer sequence of the last message taken from sub */
   /* the op handed to the writer, waiting for its commit */
   pthread_mutex_t mu;
   pthread_cond_t cv;
@@ -419,16 +423,30 @@ static int wait_op(consumer_t *k, ban_op_t *op) {
   return op->rc ? -1 : 0;
 }
 
-/* A change of a ban message, with its origin as evidence. */
-static int to_change(const wd_cluster_msg_t *m, uint64_t seq, wd_ban_change_t *ch) {
+/* The copy of node id `node` that op owns. The ids of a batch are few: the last 16 kept are
+ * looked at before a new copy is made (so that a stream of many ids costs no more). */
+static const char *origin_of(ban_op_t *op, const char *node) {
+  for (size_t i = op->norigins; i-- > 0 && i + 16 >= op->norigins;)
+    if (!strcmp(op->origins[i], node))
+      return op->origins[i];
+  if ((op->norigins & (op->norigins - 1)) == 0) { /* 0, 1, 2, 4, ...: room doubles */
+    char **v = realloc(op->origins, (op->norigins ? 2 * op->norigins : 1) * sizeof *v);
+    if (!v)
+      return NULL;
+    op->origins = v;
+  }
+  op->origins[op->norigins] = strdup(node);
+  return op->origins[op->norigins] ? op->origins[op->norigins++] : NULL;
+}
+
+/* A change of a ban message, with its origin (the node and stream sequence) as evidence. */
+static int to_change(ban_op_t *op, const wd_cluster_msg_t *m, uint64_t seq, wd_ban_change_t *ch) {
   memset(ch, 0, sizeof *ch);
   ch->op = m->op;
   ch->ban = m->ban;
-  char ev[160];
-  snprintf(ev, sizeof ev, "{\"cluster\":{\"node\":\"%s\",\"seq\":%llu}}", m->node,
-           (unsigned long long)seq);
-  ch->evidence = strdup(ev);
-  return ch->evidence ? 0 : -1;
+  ch->origin_node = origin_of(op, m->node);
+  ch->origin_seq = seq;
+  return ch->origin_node ? 0 : -1;
 }
 
 static const wd_policy_t *policy_named(const conf_t *cf, const char *name, size_t *idx) {
@@ -486,8 +504,9 @@ static int subscribe(consumer_t *k) {
   jsSubOptions so;
   jsSubOptions_Init(&so);
   so.Stream = stream;
-  so.Config.AckPolicy = js_AckAll;
-  so.Config.MaxAckPending = 65536;
+  /* no acknowledgements: where this node stands is its own cursor, and a message lost on the
+   * way shows as a gap in the consumer's sequence (seq_of) */
+  so.Config.AckPolicy = js_AckNone;
   so.Config.MaxRequestBatch = FETCH_BATCH;
   so.Config.InactiveThreshold = (int64_t)30 * 1000000000;
   if (k->next_seq) {
@@ -509,6 +528,7 @@ static int subscribe(consumer_t *k) {
   }
   k->sub_disconnects = atomic_load(&c->disconnects);
   k->idle = 0;
+  k->delivered = 0;
   return 0;
 }
 
@@ -542,11 +562,23 @@ static int fetch_some(consumer_t *k, natsMsgList *list, int wait) {
   return s == NATS_NOT_FOUND || s == NATS_TIMEOUT ? 0 : -1;
 }
 
-/* The stream sequence of a fetched message; 0 for a message without JetStream metadata. Read
- * from the acknowledgement subject, "$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>...."
- * (9 tokens; 11 or more with a domain and account hash in front), without the allocations of
- * natsMsg_GetMetaData, which stays the fallback. */
-static uint64_t seq_of(natsMsg *msg) {
+/* The stream sequence of a fetched message, after checking that it is the next one the
+ * consumer delivered; 0 for a message without JetStream metadata, -1 (as UINT64_MAX) when a
+ * delivery is missing before it (the subscription must start again after the last message
+ * taken). Read from the reply subject, "$JS.ACK.<stream>.<consumer>.<delivered>.<stream seq>.
+ * <consumer seq>...." (9 tokens; 11 or more with a domain and account hash in front), without
+ * the allocations of natsMsg_GetMetaData, which stays the fallback. */
+#define SEQ_GAP UINT64_MAX
+static uint64_t num_token(const char *p, int *ok) {
+  uint64_t v = 0;
+  for (; *p >= '0' && *p <= '9' && v < UINT64_MAX / 10; p++)
+    v = v * 10 + (uint64_t)(*p - '0');
+  *ok = v && *p == '.';
+  return v;
+}
+
+static uint64_t seq_of(consumer_t *k, natsMsg *msg) {
+  uint64_t seq = 0, cseq = 0;
   const char *r = natsMsg_GetReply(msg);
   if (r && !strncmp(r, "$JS.ACK.", 8)) {
     const char *tok[16];
@@ -558,21 +590,25 @@ static uint64_t seq_of(natsMsg *msg) {
         break;
       p = dot + 1;
     }
-    int at = nt == 9 ? 5 : nt >= 11 ? 7 : -1;
+    int at = nt == 9 ? 5 : nt >= 11 ? 7 : -1, ok1 = 0, ok2 = 0;
     if (at > 0) {
-      uint64_t v = 0;
-      const char *p = tok[at];
-      for (; *p >= '0' && *p <= '9' && v < UINT64_MAX / 10; p++)
-        v = v * 10 + (uint64_t)(*p - '0');
-      if (v && *p == '.')
-        return v;
+      seq = num_token(tok[at], &ok1);
+      cseq = num_token(tok[at + 1], &ok2);
     }
+    if (!ok1 || !ok2)
+      seq = 0;
   }
-  jsMsgMetaData *meta = NULL;
-  if (natsMsg_GetMetaData(&meta, msg) != NATS_OK)
-    return 0;
-  uint64_t seq = meta->Sequence.Stream;
-  jsMsgMetaData_Destroy(meta);
+  if (!seq) {
+    jsMsgMetaData *meta = NULL;
+    if (natsMsg_GetMetaData(&meta, msg) != NATS_OK)
+      return 0;
+    seq = meta->Sequence.Stream;
+    cseq = meta->Sequence.Consumer;
+    jsMsgMetaData_Destroy(meta);
+  }
+  if (cseq != k->delivered + 1)
+    return SEQ_GAP;
+  k->delivered = cseq;
   return seq;
 }
 
@@ -597,7 +633,12 @@ static void process_light(consumer_t *k, natsMsgList *list) {
   cluster_t *c = k->cl;
   uint64_t last = 0;
   for (int i = 0; i < list->Count; i++) {
-    uint64_t seq = seq_of(list->Msgs[i]);
+    uint64_t seq = seq_of(k, list->Msgs[i]);
+    if (seq == SEQ_GAP) {
+      add(&c->fetch_errors, 1);
+      drop_sub(k); /* again after the last message taken */
+      break;
+    }
     if (!seq || seq < k->next_seq)
       continue;
     last = seq;
@@ -614,7 +655,6 @@ static void process_light(consumer_t *k, natsMsgList *list) {
   if (last) {
     k->next_seq = last + 1;
     atomic_store(&c->applied_seq[k->which], last);
-    natsMsg_Ack(list->Msgs[list->Count - 1], NULL); /* AckAll: everything before too */
   }
 }
 
@@ -623,7 +663,6 @@ typedef struct bbatch {
   ban_op_t *bans, *allow;   /* changes to each list; bans carries the cursor */
   size_t cap[2];            /* room in bans->changes, allow->changes */
   uint64_t last_seq;
-  natsMsg *ack;             /* the batch's last message: acknowledged once committed */
 } bbatch_t;
 
 /* Room for one more change in op (cap: its room, doubled when full). 0 or -1. */
@@ -642,7 +681,6 @@ static int room(ban_op_t *op, size_t *cap) {
 static void bbatch_free(bbatch_t *b) {
   ban_op_free(b->bans);
   ban_op_free(b->allow);
-  natsMsg_Destroy(b->ack);
   memset(b, 0, sizeof *b);
 }
 
@@ -654,7 +692,7 @@ static void restart(consumer_t *k) {
   nap(k->cl, RETRY_MS);
 }
 
-/* Wait for the batch in flight; on success acknowledge it and move the committed cursor. */
+/* Wait for the batch in flight; on success move the committed cursor past it. */
 static int settle(consumer_t *k, bbatch_t *inflight) {
   cluster_t *c = k->cl;
   if (!inflight->bans)
@@ -664,8 +702,6 @@ static int settle(consumer_t *k, bbatch_t *inflight) {
     atomic_store(&c->applied_seq[ST_BANS], inflight->last_seq);
     add(&c->applied[K_BAN], inflight->bans->n);
     k->committed = inflight->last_seq;
-    if (inflight->ack)
-      natsMsg_Ack(inflight->ack, NULL); /* AckAll: everything before too */
   }
   bbatch_free(inflight);
   return rc;
@@ -674,8 +710,9 @@ static int settle(consumer_t *k, bbatch_t *inflight) {
 /*
  * Bans: build a batch of up to BAN_BATCH_MAX changes from as many fetches as the stream has
  * ready (waiting only when nothing is in flight), hand it to the writer, and build the next one
- * while the writer commits it. A batch is acknowledged, and the committed cursor moves past it,
- * only once committed; after a failure everything past the committed cursor is fetched again.
+ * while the writer commits it. The committed cursor moves past a batch only once it is
+ * committed; after a failure everything past the committed cursor is fetched again. A gap in
+ * the deliveries ends the batch before it (the subscription starts again after it).
  */
 static void bans_round(consumer_t *k, bbatch_t *inflight) {
   cluster_t *c = k->cl;
@@ -691,8 +728,8 @@ static void bans_round(consumer_t *k, bbatch_t *inflight) {
     return;
   }
   b.bans->n = b.allow->n = 0;
-  int failed = 0;
-  while (b.bans->n + b.allow->n + FETCH_BATCH <= BAN_BATCH_MAX && !atomic_load(&c->stop)) {
+  int failed = 0, gap = 0;
+  while (!gap && b.bans->n + b.allow->n + FETCH_BATCH <= BAN_BATCH_MAX && !atomic_load(&c->stop)) {
     natsMsgList list;
     int got = fetch_some(k, &list, !inflight->bans && !b.last_seq);
     if (got < 0) {
@@ -702,7 +739,13 @@ static void bans_round(consumer_t *k, bbatch_t *inflight) {
     if (got == 0)
       break;
     for (int i = 0; i < list.Count && !failed; i++) {
-      uint64_t seq = seq_of(list.Msgs[i]);
+      uint64_t seq = seq_of(k, list.Msgs[i]);
+      if (seq == SEQ_GAP) { /* what came before is whole: commit it, then fetch again */
+        add(&c->fetch_errors, 1);
+        drop_sub(k);
+        gap = 1;
+        break;
+      }
       if (!seq || seq < k->next_seq)
         continue;
       k->next_seq = seq + 1;
@@ -713,14 +756,9 @@ static void bans_round(consumer_t *k, bbatch_t *inflight) {
       add(&c->own_echoes, (uint64_t)!strcmp(m.node, c->node));
       int al = m.list == WD_CLUSTER_LIST_ALLOW;
       ban_op_t *op = al ? b.allow : b.bans;
-      failed = room(op, &b.cap[al]) != 0 || to_change(&m, seq, &op->changes[op->n]) != 0;
+      failed = room(op, &b.cap[al]) != 0 || to_change(op, &m, seq, &op->changes[op->n]) != 0;
       if (!failed)
-        op->n++; /* its evidence is freed with the op from now on */
-    }
-    if (list.Count > 0) { /* keep the last message for the acknowledgement */
-      natsMsg_Destroy(b.ack);
-      b.ack = list.Msgs[list.Count - 1];
-      list.Msgs[list.Count - 1] = NULL;
+        op->n++;
     }
     natsMsgList_Destroy(&list);
     if (got < FETCH_BATCH)
@@ -1134,8 +1172,9 @@ void cluster_metrics(cluster_t *c, jw_t *w) {
   } one[] = {
       {"warden_cluster_publish_errors_total", "Publishes that failed (retried).",
        ld(&c->publish_errors)},
-      {"warden_cluster_fetch_errors_total", "Consumer fetches or subscriptions that failed "
-       "(retried from the last applied sequence).", ld(&c->fetch_errors)},
+      {"warden_cluster_fetch_errors_total", "Consumer fetches or subscriptions that failed, "
+       "and deliveries found missing (retried from the last applied sequence).",
+       ld(&c->fetch_errors)},
       {"warden_cluster_replay_conflicts_total", "catreplay=1 tokens first used at two nodes "
        "within the consistency window.", ld(&c->conflicts)},
       {"warden_cluster_disconnects_total", "Connections to the broker lost.",

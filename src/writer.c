@@ -59,6 +59,9 @@ void ban_op_free(ban_op_t *op) {
     return;
   for (size_t i = 0; i < op->n; i++)
     free((char *)op->changes[i].evidence);
+  for (size_t i = 0; i < op->norigins; i++)
+    free(op->origins[i]);
+  free(op->origins);
   free(op->changes);
   free(op);
 }

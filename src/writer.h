@@ -52,6 +52,8 @@ typedef struct ban_op {
    * in the same transaction. done (when set) is called on the writer thread once committed,
    * instead of answering a loop thread; the op then belongs to done's caller. */
   int from_cluster;
+  char **origins;                 /* the node ids the changes' origin_node point into, owned */
+  size_t norigins;
   const char *cursor;
   uint64_t cursor_value;
   void (*done)(struct ban_op *op, void *arg);

@@ -49,6 +49,7 @@ int wd_ban_type_parse(const char *s, wd_ban_type_t *out);
 #define WD_BAN_VALUE_MAX 160        /* value bytes including the NUL; longer is WD_EINVAL */
 #define WD_BAN_TEXT_MAX 256
 #define WD_BAN_EVIDENCE_MAX 65536   /* evidence JSON text, bytes */
+#define WD_BAN_ORIGIN_MAX 64        /* origin node id bytes including the NUL */
 #define WD_BAN_BATCH_MAX 65536      /* changes in one wd_banlist_apply */
 #define WD_BAN_PAGE_MAX 10000       /* bans or audit records delivered by one list/audit call */
 
@@ -69,6 +70,11 @@ typedef struct wd_ban_change {
   wd_ban_t ban;                  /* for LIFT only type and value (and actor, reason) count */
   const char *evidence;          /* JSON text kept in the audit log, may be NULL; at most
                                     WD_BAN_EVIDENCE_MAX bytes, must parse as JSON */
+  const char *origin_node;       /* a change read from the cluster's stream (evidence NULL):
+                                    the node that made it (1..WD_BAN_ORIGIN_MAX - 1 bytes of
+                                    text) and the stream sequence it came with, recorded as the
+                                    evidence {"cluster":{"node":...,"seq":...}}; NULL otherwise */
+  uint64_t origin_seq;
   int result;                    /* out: 0, or WD_E* for this change (others still apply) */
 } wd_ban_change_t;
 
@@ -105,10 +111,12 @@ void wd_banlist_close(wd_banlist_t *bl);
 int wd_ban_canonical(wd_ban_type_t type, const char *value, char *out);
 
 /*
- * Apply a batch of changes in one durable transaction, with one audit record each. Returns 0
+ * Apply a batch of changes in one durable transaction, with one audit record each (in batch
+ * order; the store itself is written in key order, changes to one ban in batch order). Returns 0
  * when the transaction committed (each change's own outcome is in its `result`: WD_EINVAL for a
- * bad type, value, text, evidence, or an `until` already past; WD_ERANGE when lifting a ban that
- * does not exist), or a WD_E* code when nothing was committed (then every `result` holds it):
+ * bad type, value, text, evidence or origin, or an `until` already past; WD_ERANGE when lifting
+ * a ban that does not exist), or a WD_E* code when nothing was committed (then every `result`
+ * holds it):
  * WD_ETOOBIG (more than WD_BAN_BATCH_MAX changes, or the store is full), WD_EIO, WD_ENOMEM.
  * Adding a ban that exists replaces it (new until, reason, actor). The index changes only after
  * the commit, so a ban is enforced once apply returns and survives a crash from then on.

@@ -12,7 +12,11 @@
  * key = name, data = u64 (host order).
  *
  * Order of a change: validate, reserve index memory (so nothing can fail after the commit),
- * write and commit the LMDB transaction (synced), then update the index in batch order.
+ * write and commit the LMDB transaction (synced), then update the index in batch order. Inside
+ * the transaction the "bans" and "expiry" records of a batch are written in key order, so that
+ * neighbouring changes land on the same pages (changes to one ban keep their batch order: the
+ * result is the same), then the audit and outbox records in batch order. Audit records are
+ * written as the JSON jansson would give, without building it (audit_change).
  */
 #include <errno.h>
 #include <jansson.h>
@@ -378,6 +382,7 @@ typedef struct pending {
   char canon[WD_BAN_VALUE_MAX];
   json_t *evidence;
   int64_t until, old_until;
+  int64_t created, old_created; /* what the add stored; what the store held (lift) */
 } pending_t;
 
 /* Is the stored ban (old) the same as the one an ADD would write? */
@@ -449,6 +454,9 @@ static int validate(const wd_ban_change_t *c, int64_t now, pending_t *p) {
     return WD_EINVAL;
   if (c->op == WD_BAN_ADD && (b->until < 0 || (b->until != 0 && b->until <= now) || b->created < 0))
     return WD_EINVAL;
+  if (c->origin_node && (c->evidence || !c->origin_node[0] ||
+                         !field_ok(c->origin_node, WD_BAN_ORIGIN_MAX)))
+    return WD_EINVAL;
   if (c->evidence) {
     size_t en = strnlen(c->evidence, WD_BAN_EVIDENCE_MAX + 1);
     if (en > WD_BAN_EVIDENCE_MAX)
@@ -464,15 +472,125 @@ static int validate(const wd_ban_change_t *c, int64_t now, pending_t *p) {
   return 0;
 }
 
-static int audit_put(wd_banlist_t *bl, MDB_txn *txn, uint64_t *seq, json_t *rec) {
-  char *line = json_dumps(rec, JSON_COMPACT);
-  if (!line)
-    return ENOMEM;
+static int audit_put(wd_banlist_t *bl, MDB_txn *txn, uint64_t *seq, const char *line, size_t n) {
   uint8_t kb[8];
   wd__store_be64(kb, ++*seq);
-  MDB_val k = {.mv_size = 8, .mv_data = kb}, v = {.mv_size = strlen(line), .mv_data = line};
-  int rc = mdb_put(txn, bl->st.dbi[DB_AUDIT], &k, &v, MDB_APPEND);
-  free(line);
+  MDB_val k = {.mv_size = 8, .mv_data = kb}, v = {.mv_size = n, .mv_data = (void *)line};
+  return mdb_put(txn, bl->st.dbi[DB_AUDIT], &k, &v, MDB_APPEND);
+}
+
+/* An audit record being written: the JSON jansson's json_dumps(JSON_COMPACT) would give for
+ * the same object (members in order, strings escaped the same way), without building one. */
+typedef struct jbuf {
+  char *p;
+  size_t n, cap;
+  int over; /* ran out of room: the record is not written */
+} jbuf_t;
+
+static void jb_raw(jbuf_t *b, const char *s, size_t n) {
+  if (b->over || n > b->cap - b->n) {
+    b->over = 1;
+    return;
+  }
+  memcpy(b->p + b->n, s, n);
+  b->n += n;
+}
+
+static void jb_lit(jbuf_t *b, const char *s) { jb_raw(b, s, strlen(s)); }
+
+static void jb_int(jbuf_t *b, int64_t v) {
+  char t[24];
+  char *e = t + sizeof t, *q = e;
+  uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+  do {
+    *--q = (char)('0' + u % 10);
+    u /= 10;
+  } while (u);
+  if (v < 0)
+    *--q = '-';
+  jb_raw(b, q, (size_t)(e - q));
+}
+
+/* A string: quotes, backslashes and control characters escaped as jansson does. */
+static void jb_str(jbuf_t *b, const char *s) {
+  jb_raw(b, "\"", 1);
+  const char *run = s;
+  for (;; s++) {
+    unsigned char c = (unsigned char)*s;
+    if (c >= 0x20 && c != '"' && c != '\\')
+      continue;
+    jb_raw(b, run, (size_t)(s - run));
+    if (!c)
+      break;
+    char esc[8];
+    switch (c) {
+    case '"': jb_raw(b, "\\\"", 2); break;
+    case '\\': jb_raw(b, "\\\\", 2); break;
+    case '\b': jb_raw(b, "\\b", 2); break;
+    case '\f': jb_raw(b, "\\f", 2); break;
+    case '\n': jb_raw(b, "\\n", 2); break;
+    case '\r': jb_raw(b, "\\r", 2); break;
+    case '\t': jb_raw(b, "\\t", 2); break;
+    default:
+      snprintf(esc, sizeof esc, "\\u%04X", c);
+      jb_raw(b, esc, 6);
+    }
+    run = s + 1;
+  }
+  jb_raw(b, "\"", 1);
+}
+
+/* The audit record of a change: {"seq","time","op","type","value","until",("replaced"),
+ * "reason","actor",("evidence")}, the evidence being the caller's JSON (compacted) or, for a
+ * replicated change, {"cluster":{"node","seq"}}. */
+static int audit_change(wd_banlist_t *bl, MDB_txn *txn, uint64_t *seq, const wd_ban_change_t *c,
+                        const pending_t *p, int64_t now, int64_t until, int replaced) {
+  char *ev = NULL, stack[2048];
+  if (p->evidence) {
+    ev = json_dumps(p->evidence, JSON_COMPACT | JSON_ENCODE_ANY);
+    if (!ev)
+      return ENOMEM;
+  }
+  jbuf_t b = {.p = stack, .cap = sizeof stack};
+  if (ev) {
+    b.cap += strlen(ev);
+    b.p = malloc(b.cap);
+    if (!b.p) {
+      free(ev);
+      return ENOMEM;
+    }
+  }
+  jb_lit(&b, "{\"seq\":");
+  jb_int(&b, (int64_t)(*seq + 1));
+  jb_lit(&b, ",\"time\":");
+  jb_int(&b, now);
+  jb_lit(&b, c->op == WD_BAN_ADD ? ",\"op\":\"add\",\"type\":" : ",\"op\":\"lift\",\"type\":");
+  jb_str(&b, wd_ban_type_name(c->ban.type));
+  jb_lit(&b, ",\"value\":");
+  jb_str(&b, p->canon);
+  jb_lit(&b, ",\"until\":");
+  jb_int(&b, until);
+  if (c->op == WD_BAN_ADD)
+    jb_lit(&b, replaced ? ",\"replaced\":true" : ",\"replaced\":false");
+  jb_lit(&b, ",\"reason\":");
+  jb_str(&b, c->ban.reason);
+  jb_lit(&b, ",\"actor\":");
+  jb_str(&b, c->ban.actor);
+  if (ev) {
+    jb_lit(&b, ",\"evidence\":");
+    jb_lit(&b, ev);
+  } else if (c->origin_node) {
+    jb_lit(&b, ",\"evidence\":{\"cluster\":{\"node\":");
+    jb_str(&b, c->origin_node);
+    jb_lit(&b, ",\"seq\":");
+    jb_int(&b, (int64_t)c->origin_seq);
+    jb_lit(&b, "}}");
+  }
+  jb_lit(&b, "}");
+  int rc = b.over ? ENOMEM : audit_put(bl, txn, seq, b.p, b.n);
+  if (b.p != stack)
+    free(b.p);
+  free(ev);
   return rc;
 }
 
@@ -490,88 +608,103 @@ static int audit_seq(wd_banlist_t *bl, MDB_txn *txn, uint64_t *seq) {
   return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-static int expiry_op(wd_banlist_t *bl, MDB_txn *txn, int64_t until, const ban_key_t *bk, int del) {
+/* Add or remove (del) the "expiry" record of a ban through a cursor on that database. */
+static int expiry_op(MDB_cursor *ce, int64_t until, const ban_key_t *bk, int del) {
   uint8_t kb[8 + KEY_MAX];
   wd__store_be64(kb, (uint64_t)until);
   memcpy(kb + 8, bk->b, bk->n);
   MDB_val k = {.mv_size = 8 + bk->n, .mv_data = kb}, v = {.mv_size = 0, .mv_data = ""};
   if (!del)
-    return mdb_put(txn, bl->st.dbi[DB_EXPIRY], &k, &v, 0);
-  int rc = mdb_del(txn, bl->st.dbi[DB_EXPIRY], &k, NULL);
+    return mdb_cursor_put(ce, &k, &v, 0);
+  int rc = mdb_cursor_get(ce, &k, &v, MDB_SET);
+  if (rc == 0)
+    rc = mdb_cursor_del(ce, 0);
   return rc == MDB_NOTFOUND ? 0 : rc;
 }
 
-/* One change inside the write transaction. Returns an LMDB/errno code (aborts the batch), and
- * sets *result for the change's own outcome. */
-static int apply_one(wd_banlist_t *bl, MDB_txn *txn, uint64_t *seq, const wd_ban_change_t *c,
-                     pending_t *p, int64_t now, const wd_banlist_apply_opts_t *o, int *result) {
+/* The records of one change in the "bans" and "expiry" databases (cursors cb and ce), inside
+ * the write transaction. Returns an LMDB/errno code (aborts the batch), and sets *result for the
+ * change's own outcome and p->effect for what it did (0: nothing, no audit record). */
+static int store_one(MDB_cursor *cb, MDB_cursor *ce, const wd_ban_change_t *c, pending_t *p,
+                     int64_t now, const wd_banlist_apply_opts_t *o, int *result) {
   ban_key_t bk;
   key_make(&bk, p->type, p->canon);
   MDB_val k = {.mv_size = bk.n, .mv_data = bk.b}, v;
   wd_ban_t old;
-  int had = 0, rc = mdb_get(txn, bl->st.dbi[DB_BANS], &k, &v);
+  int had = 0, rc = mdb_cursor_get(cb, &k, &v, MDB_SET_KEY);
   if (rc == 0) {
     memset(&old, 0, sizeof old);
     if (rec_decode(&v, &old) != 0)
       return MDB_CORRUPTED;
     had = 1;
     p->old_until = old.until;
+    p->old_created = old.created;
   } else if (rc != MDB_NOTFOUND) {
     return rc;
   }
-  if (o && o->skip_same && c->op == WD_BAN_ADD && had && same_ban(&old, c)) {
-    *result = 0; /* already there, exactly: nothing to do */
-    return 0;
-  }
-  json_t *rec = json_object();
-  if (!rec)
-    return ENOMEM;
-  json_object_set_new(rec, "seq", json_integer((json_int_t)(*seq + 1)));
-  json_object_set_new(rec, "time", json_integer(now));
-  json_object_set_new(rec, "op", json_string(c->op == WD_BAN_ADD ? "add" : "lift"));
-  json_object_set_new(rec, "type", json_string(wd_ban_type_name(c->ban.type)));
-  json_object_set_new(rec, "value", json_string(p->canon));
+  *result = 0;
+  if (o && o->skip_same && c->op == WD_BAN_ADD && had && same_ban(&old, c))
+    return 0; /* already there, exactly: nothing to do */
   if (c->op == WD_BAN_ADD) {
     uint8_t buf[REC_MAX];
-    int64_t created = c->ban.created > 0 ? c->ban.created : now;
-    size_t n = rec_encode(buf, created, c->ban.until, c->ban.actor, c->ban.reason);
-    v.mv_size = n;
+    p->created = c->ban.created > 0 ? c->ban.created : now;
+    v.mv_size = rec_encode(buf, p->created, c->ban.until, c->ban.actor, c->ban.reason);
     v.mv_data = buf;
-    rc = mdb_put(txn, bl->st.dbi[DB_BANS], &k, &v, 0);
+    k.mv_size = bk.n;
+    k.mv_data = bk.b;
+    rc = mdb_cursor_put(cb, &k, &v, 0);
     if (!rc && had && old.until != 0)
-      rc = expiry_op(bl, txn, old.until, &bk, 1);
+      rc = expiry_op(ce, old.until, &bk, 1);
     if (!rc && c->ban.until != 0)
-      rc = expiry_op(bl, txn, c->ban.until, &bk, 0);
-    json_object_set_new(rec, "until", json_integer(c->ban.until));
-    json_object_set_new(rec, "replaced", json_boolean(had));
+      rc = expiry_op(ce, c->ban.until, &bk, 0);
     p->effect = had ? 2 : 1;
-    if (!rc && o && o->outbox)
-      rc = outbox_put(bl, txn, WD_BAN_ADD, p->type, p->canon, created, c->ban.until,
-                      c->ban.actor, c->ban.reason);
   } else {
     if (!had) {
-      json_decref(rec);
       *result = WD_ERANGE;
       return 0;
     }
-    rc = mdb_del(txn, bl->st.dbi[DB_BANS], &k, NULL);
+    rc = mdb_cursor_del(cb, 0);
     if (!rc && old.until != 0)
-      rc = expiry_op(bl, txn, old.until, &bk, 1);
-    json_object_set_new(rec, "until", json_integer(old.until));
+      rc = expiry_op(ce, old.until, &bk, 1);
     p->effect = 3;
-    if (!rc && o && o->outbox)
-      rc = outbox_put(bl, txn, WD_BAN_LIFT, p->type, p->canon, old.created, old.until,
-                      c->ban.actor, c->ban.reason);
   }
-  json_object_set_new(rec, "reason", json_string(c->ban.reason));
-  json_object_set_new(rec, "actor", json_string(c->ban.actor));
-  if (p->evidence)
-    json_object_set(rec, "evidence", p->evidence);
-  if (!rc)
-    rc = audit_put(bl, txn, seq, rec);
-  json_decref(rec);
-  *result = 0;
   return rc;
+}
+
+/* The outbox and audit records of a change store_one made, in batch order. */
+static int record_one(wd_banlist_t *bl, MDB_txn *txn, uint64_t *seq, const wd_ban_change_t *c,
+                      const pending_t *p, int64_t now, const wd_banlist_apply_opts_t *o) {
+  int rc = 0, add = c->op == WD_BAN_ADD;
+  if (o && o->outbox)
+    rc = add ? outbox_put(bl, txn, WD_BAN_ADD, p->type, p->canon, p->created, c->ban.until,
+                          c->ban.actor, c->ban.reason)
+             : outbox_put(bl, txn, WD_BAN_LIFT, p->type, p->canon, p->old_created, p->old_until,
+                          c->ban.actor, c->ban.reason);
+  if (!rc)
+    rc = audit_change(bl, txn, seq, c, p, now, add ? c->ban.until : p->old_until, p->effect == 2);
+  return rc;
+}
+
+/* Batch order for the store: by key (the order of the "bans" database: type byte, then the
+ * value's bytes, a shorter value first), changes to the same key in batch order, so that
+ * consecutive changes work on the same or neighbouring pages. */
+typedef struct order {
+  const char *canon;
+  uint32_t len, i;
+  int type;
+} order_t;
+
+static int order_cmp(const void *a, const void *b) {
+  const order_t *x = a, *y = b;
+  if (x->type != y->type)
+    return x->type < y->type ? -1 : 1;
+  uint32_t n = x->len < y->len ? x->len : y->len;
+  int r = memcmp(x->canon, y->canon, n);
+  if (r)
+    return r;
+  if (x->len != y->len)
+    return x->len < y->len ? -1 : 1;
+  return x->i < y->i ? -1 : x->i > y->i;
 }
 
 /* After the commit: the index follows, change by change. */
@@ -645,6 +778,7 @@ int wd_banlist_apply_ex(wd_banlist_t *bl, wd_ban_change_t *changes, size_t n, in
       *(p[i].type == WD_BAN_CIDR ? &ncidr : &nhash) += 1;
   }
   MDB_txn *txn = NULL;
+  order_t *ord = NULL;
   if (nvalid == 0 && !with_cursor)
     goto out;
   /* Memory first: once the transaction commits, the index update cannot fail. */
@@ -653,13 +787,37 @@ int wd_banlist_apply_ex(wd_banlist_t *bl, wd_ban_change_t *changes, size_t n, in
     rc = wd__banidx_cidr_reserve(bl->ix, ncidr);
   if (rc)
     goto out;
+  ord = malloc((nvalid ? nvalid : 1) * sizeof *ord);
+  if (!ord) {
+    rc = WD_ENOMEM;
+    goto out;
+  }
+  size_t no = 0;
+  for (size_t i = 0; i < n; i++)
+    if (p[i].valid)
+      ord[no++] = (order_t){p[i].canon, (uint32_t)strlen(p[i].canon), (uint32_t)i, p[i].type};
+  qsort(ord, no, sizeof *ord, order_cmp);
   uint64_t seq = 0;
+  MDB_cursor *cb = NULL, *ce = NULL;
   rc = mdb_txn_begin(bl->st.env, NULL, o && o->lazy_sync ? MDB_NOMETASYNC : 0, &txn);
   if (!rc)
     rc = audit_seq(bl, txn, &seq);
+  if (!rc)
+    rc = mdb_cursor_open(txn, bl->st.dbi[DB_BANS], &cb);
+  if (!rc)
+    rc = mdb_cursor_open(txn, bl->st.dbi[DB_EXPIRY], &ce);
+  /* the store in key order, then the audit trail and the outbox in batch order */
+  for (size_t j = 0; j < no && !rc; j++) {
+    size_t i = ord[j].i;
+    rc = store_one(cb, ce, &changes[i], &p[i], now, o, &changes[i].result);
+  }
   for (size_t i = 0; i < n && !rc; i++)
-    if (p[i].valid)
-      rc = apply_one(bl, txn, &seq, &changes[i], &p[i], now, o, &changes[i].result);
+    if (p[i].valid && p[i].effect)
+      rc = record_one(bl, txn, &seq, &changes[i], &p[i], now, o);
+  if (cb)
+    mdb_cursor_close(cb);
+  if (ce)
+    mdb_cursor_close(ce);
   if (!rc && with_cursor) {
     uint64_t cv = o->cursor_value;
     MDB_val v = {.mv_size = 8, .mv_data = &cv};
@@ -683,6 +841,7 @@ int wd_banlist_apply_ex(wd_banlist_t *bl, wd_ban_change_t *changes, size_t n, in
 out:
   for (size_t i = 0; i < n; i++)
     json_decref(p[i].evidence);
+  free(ord);
   free(p);
   if (!rc)
     return 0;
@@ -882,8 +1041,12 @@ static long expire_chunk(wd_banlist_t *bl, int64_t now, expired_t *ex, int *done
                             (json_int_t)now, "op", "expire", "count", (json_int_t)nex);
     if (!rc && !rec)
       rc = ENOMEM;
+    char *line = rec ? json_dumps(rec, JSON_COMPACT) : NULL;
+    if (!rc && !line)
+      rc = ENOMEM;
     if (!rc)
-      rc = audit_put(bl, txn, &seq, rec);
+      rc = audit_put(bl, txn, &seq, line, strlen(line));
+    free(line);
     json_decref(rec);
   }
   if (cur)

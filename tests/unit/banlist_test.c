@@ -1191,6 +1191,141 @@ static void outbox_and_cursor(void **state) {
   tu_tmpdir_free(dir);
 }
 
+/* --- replicated batches: the store in key order, the audit trail in batch order --- */
+
+typedef struct raw_lines {
+  char *line[32];
+  size_t n;
+} raw_lines_t;
+
+static int raw_fn(const char *line, void *arg) {
+  raw_lines_t *r = arg;
+  if (r->n < 32)
+    r->line[r->n++] = strdup(line);
+  return 0;
+}
+
+/* The audit line jansson writes for the same record (members in this order). */
+static char *jansson_line(uint64_t seq, int64_t time, const char *op, const char *value,
+                          int64_t until, int replaced, const char *reason, const char *actor,
+                          json_t *evidence) {
+  json_t *o = json_object();
+  json_object_set_new(o, "seq", json_integer((json_int_t)seq));
+  json_object_set_new(o, "time", json_integer(time));
+  json_object_set_new(o, "op", json_string(op));
+  json_object_set_new(o, "type", json_string("token"));
+  json_object_set_new(o, "value", json_string(value));
+  json_object_set_new(o, "until", json_integer(until));
+  if (replaced >= 0)
+    json_object_set_new(o, "replaced", json_boolean(replaced));
+  json_object_set_new(o, "reason", json_string(reason));
+  json_object_set_new(o, "actor", json_string(actor));
+  if (evidence)
+    json_object_set_new(o, "evidence", evidence);
+  char *s = json_dumps(o, JSON_COMPACT);
+  json_decref(o);
+  return s;
+}
+
+static void replicated_batch(void **state) {
+  (void)state;
+  char *dir = tu_tmpdir();
+  wd_banlist_t *bl = open_list(dir, 1);
+  /* out of key order, one key changed three times, a lift of nothing, text to escape */
+  const char *reason = "shared \"7\" \\ S\xc3\xa3o Paulo";
+  wd_ban_change_t c[7];
+  c[0] = change(WD_BAN_ADD, WD_BAN_TOKEN, "tok-z", NOW + 60, reason);
+  c[1] = change(WD_BAN_ADD, WD_BAN_TOKEN, "tok-a", NOW + 70, "a");
+  c[2] = change(WD_BAN_LIFT, WD_BAN_TOKEN, "tok-z", 0, "oops");
+  c[3] = change(WD_BAN_ADD, WD_BAN_TOKEN, "tok-m", 0, "m");
+  c[4] = change(WD_BAN_ADD, WD_BAN_TOKEN, "tok-z", NOW + 90, "again");
+  c[5] = change(WD_BAN_LIFT, WD_BAN_TOKEN, "tok-never", 0, "nothing");
+  c[6] = change(WD_BAN_ADD, WD_BAN_TOKEN, "tok-a", NOW + 80, "longer");
+  for (int i = 0; i < 7; i++) {
+    c[i].ban.created = NOW - 10;
+    c[i].origin_node = i == 3 ? "edge-3" : "edge-2";
+    c[i].origin_seq = 100 + (uint64_t)i;
+  }
+  wd_banlist_apply_opts_t remote = {.cursor = "nats:B", .cursor_value = 106, .skip_same = 1,
+                                    .lazy_sync = 1};
+  assert_int_equal(wd_banlist_apply_ex(bl, c, 7, NOW, &remote), 0);
+  for (int i = 0; i < 7; i++)
+    assert_int_equal(c[i].result, i == 5 ? WD_ERANGE : 0);
+  wd_ban_t got;
+  assert_int_equal(wd_banlist_get(bl, WD_BAN_TOKEN, "tok-z", &got), 0);
+  assert_int_equal(got.until, NOW + 90);
+  assert_string_equal(got.reason, "again");
+  assert_int_equal(wd_banlist_get(bl, WD_BAN_TOKEN, "tok-a", &got), 0);
+  assert_int_equal(got.until, NOW + 80);
+  assert_int_equal(check_tok(bl, "tok-z", NOW + 85), 1);
+  assert_int_equal(check_tok(bl, "tok-a", NOW + 75), 1);
+  assert_int_equal(check_tok(bl, "tok-m", NOW + 1000), 1);
+  /* the expiry records follow the last change of each key */
+  assert_int_equal(wd_banlist_expire(bl, NOW + 85), 1); /* tok-a */
+  assert_int_equal(check_tok(bl, "tok-z", NOW + 86), 1);
+  uint64_t cur = 0;
+  assert_int_equal(wd_banlist_cursor(bl, "nats:B", &cur), 0);
+  assert_int_equal(cur, 106);
+
+  /* the audit trail: one record per change that did something, in batch order, written
+   * exactly as jansson would (newest first; the expire record on top) */
+  raw_lines_t r = {.n = 0};
+  assert_int_equal(wd_banlist_audit(bl, 32, raw_fn, &r), 0);
+  assert_int_equal(r.n, 7);
+  struct {
+    const char *op, *value, *reason, *node;
+    int64_t until;
+    int replaced;
+    uint64_t seq;
+  } want[6] = {
+      {"add", "tok-z", reason, "edge-2", NOW + 60, 0, 100},
+      {"add", "tok-a", "a", "edge-2", NOW + 70, 0, 101},
+      {"lift", "tok-z", "oops", "edge-2", NOW + 60, -1, 102},
+      {"add", "tok-m", "m", "edge-3", 0, 0, 103},
+      {"add", "tok-z", "again", "edge-2", NOW + 90, 0, 104},
+      {"add", "tok-a", "longer", "edge-2", NOW + 80, 1, 106},
+  };
+  for (int i = 0; i < 6; i++) {
+    json_t *ev = json_pack("{s:{s:s,s:I}}", "cluster", "node", want[i].node, "seq",
+                           (json_int_t)want[i].seq);
+    char *line = jansson_line((uint64_t)i + 1, NOW, want[i].op, want[i].value, want[i].until,
+                              want[i].replaced, want[i].reason, "tester", ev);
+    assert_string_equal(r.line[6 - i], line);
+    free(line);
+  }
+  for (size_t i = 0; i < r.n; i++)
+    free(r.line[i]);
+
+  /* a local change with evidence: the evidence compacted the way jansson writes it */
+  wd_ban_change_t e = change(WD_BAN_ADD, WD_BAN_TOKEN, "tok-ev", NOW + 60, "x");
+  e.evidence = " { \"score\" : 0.5, \"tags\": [\"a\\u00e9\", 1e2, null, true],\"s\":\"\\/\" } ";
+  assert_int_equal(wd_banlist_apply(bl, &e, 1, NOW + 1), 0);
+  assert_int_equal(e.result, 0);
+  r.n = 0;
+  assert_int_equal(wd_banlist_audit(bl, 1, raw_fn, &r), 0);
+  assert_int_equal(r.n, 1);
+  char *line = jansson_line(8, NOW + 1, "add", "tok-ev", NOW + 60, 0, "x", "tester",
+                            json_loads(e.evidence, JSON_DECODE_ANY, NULL));
+  assert_string_equal(r.line[0], line);
+  free(line);
+  free(r.line[0]);
+
+  /* an origin is a node id and stands instead of evidence */
+  wd_ban_change_t b[3];
+  b[0] = change(WD_BAN_ADD, WD_BAN_TOKEN, "tok-b0", 0, "");
+  b[0].origin_node = "edge-2";
+  b[0].evidence = "{}";
+  b[1] = change(WD_BAN_ADD, WD_BAN_TOKEN, "tok-b1", 0, "");
+  b[1].origin_node = "";
+  b[2] = change(WD_BAN_ADD, WD_BAN_TOKEN, "tok-b2", 0, "");
+  b[2].origin_node = "edge\n2";
+  assert_int_equal(wd_banlist_apply(bl, b, 3, NOW + 2), 0);
+  for (int i = 0; i < 3; i++)
+    assert_int_equal(b[i].result, WD_EINVAL);
+  wd_banlist_close(bl);
+  tu_tmpdir_free(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(type_names),
@@ -1205,6 +1340,7 @@ int main(void) {
       cmocka_unit_test(listing),
       cmocka_unit_test(audit_log),
       cmocka_unit_test(outbox_and_cursor),
+      cmocka_unit_test(replicated_batch),
       cmocka_unit_test(bad_input),
       cmocka_unit_test(corrupt_and_foreign),
   };

@@ -225,6 +225,90 @@ static void hostile_messages(void **state) {
   assert_int_equal(wd_cluster_node_ok("a.b"), 0);
 }
 
+/* The decoder reads JSON itself: the grammar as jansson takes it, nothing more or less. */
+static void json_grammar(void **state) {
+  (void)state;
+  wd_cluster_msg_t m;
+  char err[256];
+  /* accepted: whitespace anywhere, members in any order, escapes, integer lat/lon, -0 */
+  const char *ok =
+      " {\n\t\"t\" : 5 , \"k\":\"ban\",\"v\":1,\"n\":\"e-1\",\"l\":\"bans\",\"o\":\"add\","
+      "\"bt\":\"token\",\"bv\":\"caf\\u00e9\\ud83d\\ude00\\/x\",\"c\":-0,\"u\":0,"
+      "\"r\":\"tab\\\\t \\\"q\\\"\",\"a\":\"\\u0041dmin\",\"c\":1} ";
+  /* ("c" twice: refused below; the same without it is fine) */
+  assert_int_equal(wd_cluster_msg_decode(ok, strlen(ok), &m, err, sizeof err), WD_EINVAL);
+  assert_non_null(strstr(err, "duplicate"));
+  const char *ok2 =
+      " {\n\t\"t\" : 5 , \"k\":\"ban\",\"v\":1,\"n\":\"e-1\",\"l\":\"bans\",\"o\":\"add\","
+      "\"bt\":\"token\",\"bv\":\"caf\\u00e9\\ud83d\\ude00\\/x\",\"u\":0,"
+      "\"r\":\"tab\\\\t \\\"q\\\"\",\"a\":\"\\u0041dmin\",\"c\":1} ";
+  assert_int_equal(wd_cluster_msg_decode(ok2, strlen(ok2), &m, err, sizeof err), 0);
+  assert_string_equal(m.ban.value, "caf\xc3\xa9\xf0\x9f\x98\x80/x");
+  assert_string_equal(m.ban.reason, "tab\\t \"q\"");
+  assert_string_equal(m.ban.actor, "Admin");
+  assert_int_equal(m.ban.created, 1);
+  assert_int_equal(m.time_ms, 5);
+  const char *net = "{\"v\":1,\"k\":\"net\",\"n\":\"a\",\"t\":1,\"p\":\"live\",\"key\":\"k\","
+                    "\"x\":0,\"ip\":\"203.0.113.0/24\",\"lat\":-0,\"lon\":1.5e2}";
+  assert_int_equal(wd_cluster_msg_decode(net, strlen(net), &m, err, sizeof err), 0);
+  assert_true(m.lat == 0 && m.lon == 150);
+
+  static const struct {
+    const char *text;
+    int rc;
+  } cases[] = {
+      /* well-formed JSON of another version: unsupported, whatever it holds */
+      {"{\"v\":2,\"x\":{\"a\":[1,{\"b\":null},true,-2.5e-3,\"\\u20ac\"]}}", WD_EUNSUPPORTED},
+      /* a repeated key anywhere, an unknown escape, lone surrogates, a leading zero, a
+       * trailing comma, a bare word, text after the object: not JSON, before any version */
+      {"{\"v\":2,\"x\":{\"a\":1,\"a\":2}}", WD_EINVAL},
+      {"{\"v\":2,\"x\":\"\\q\"}", WD_EINVAL},
+      {"{\"v\":2,\"x\":\"\\ud800\"}", WD_EINVAL},
+      {"{\"v\":2,\"x\":\"\\udc00\"}", WD_EINVAL},
+      {"{\"v\":2,\"x\":\"\\ud800\\u0041\"}", WD_EINVAL},
+      {"{\"v\":2,\"x\":\"\\u0000\"}", WD_EINVAL},
+      {"{\"v\":02}", WD_EINVAL},
+      {"{\"v\":2,}", WD_EINVAL},
+      {"{\"v\":2,\"x\":[1,]}", WD_EINVAL},
+      {"{\"v\":2,\"x\":nul}", WD_EINVAL},
+      {"{\"v\":2,\"x\":1.}", WD_EINVAL},
+      {"{\"v\":2,\"x\":-}", WD_EINVAL},
+      {"{\"v\":2,\"x\":1e400}", WD_EINVAL},
+      {"{\"v\":2,\"x\":99999999999999999999}", WD_EINVAL},
+      {"{\"v\":2} x", WD_EINVAL},
+      {"{\"v\":2}{}", WD_EINVAL},
+      {"{\"v\":2,\"x\":\"a\tb\"}", WD_EINVAL},
+      {"{\"v\":2,\"x\":\"\xff\"}", WD_EINVAL},
+      {"{\"v\":2,\"x\":\"\xc0\xaf\"}", WD_EINVAL},
+      {"{\"v\":2,\"x\":\"\xed\xa0\x80\"}", WD_EINVAL},
+      {"{\"v\":2,\"x\":\"\xf4\x90\x80\x80\"}", WD_EINVAL},
+      {"{\"v\":2,\"x\":\"\xe2\x82\"}", WD_EINVAL},
+      {"{\"v\":2", WD_EINVAL},
+      {"{\"v\":1.0}", WD_EINVAL},
+      {"\"v\"", WD_EINVAL},
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+    int rc = wd_cluster_msg_decode(cases[i].text, strlen(cases[i].text), &m, err, sizeof err);
+    if (rc != cases[i].rc)
+      fail_msg("case %zu: %s: got %d, want %d (%s)", i, cases[i].text, rc, cases[i].rc, err);
+    assert_true(err[0] != '\0');
+  }
+  /* a NUL byte is refused wherever it is */
+  char nul[] = "{\"v\":2,\"x\":1\0}";
+  assert_int_equal(wd_cluster_msg_decode(nul, sizeof nul - 1, &m, err, sizeof err), WD_EINVAL);
+  /* the deepest nesting that fits in a message is read, not recursed into */
+  char *deep = malloc(WD_CLUSTER_MSG_MAX + 1);
+  assert_non_null(deep);
+  size_t o = (size_t)snprintf(deep, WD_CLUSTER_MSG_MAX, "{\"v\":2,\"x\":");
+  size_t levels = (WD_CLUSTER_MSG_MAX - o - 1) / 2;
+  memset(deep + o, '[', levels);
+  memset(deep + o + levels, ']', levels);
+  deep[o + 2 * levels] = '}';
+  assert_int_equal(wd_cluster_msg_decode(deep, o + 2 * levels + 1, &m, err, sizeof err),
+                   WD_EUNSUPPORTED);
+  free(deep);
+}
+
 /* ---- usage between nodes ---- */
 
 static wd_tracker_t *tracker(void) {
@@ -367,6 +451,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(roundtrip_kinds),
       cmocka_unit_test(hostile_messages),
+      cmocka_unit_test(json_grammar),
       cmocka_unit_test(announce_first_sightings),
       cmocka_unit_test(merge_counts_once),
       cmocka_unit_test(replay_closed),
