@@ -66,13 +66,6 @@ static int64_t now_s(void) { return (int64_t)time(NULL); }
 
 /* ---------------------------------------------------------------- the request path */
 
-static size_t policy_index(wd_decider_t *dec, const wd_policy_t *p, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (wd_decider_policy_at(dec, i) == p)
-      return i;
-  return n;
-}
-
 static void note_spread(mon_loop_t *m, const wd_decision_t *d) {
   const wd_identity_t *id = &d->token.id;
   if (!id->token_id[0])
@@ -114,7 +107,7 @@ void monitor_note_decision(loop_t *l, wd_decider_t *dec, const wd_decision_t *d)
   if (!m)
     return;
   if (d->policy && m->npol) {
-    size_t i = policy_index(dec, d->policy, m->npol);
+    size_t i = wd_decider_policy_index(dec, d->policy);
     if (i < m->npol) {
       metrics_inc(&m->pol[i * 2]);
       if (d->enforced != WD_ACT_ALLOW && d->enforced != WD_ACT_RENEW)

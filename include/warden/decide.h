@@ -179,6 +179,9 @@ void wd_decider_set_allowlist(wd_decider_t *d, wd_banlist_t *allow);
 wd_policy_t *wd_decider_policy(wd_decider_t *d, const char *name);
 size_t wd_decider_npolicies(const wd_decider_t *d);
 wd_policy_t *wd_decider_policy_at(wd_decider_t *d, size_t i);
+/* The position of one of the decider's policies (as wd_decider_policy_at takes it), or
+ * wd_decider_npolicies when p is not one of them. Constant time. */
+size_t wd_decider_policy_index(const wd_decider_t *d, const wd_policy_t *p);
 
 /* One request as the edge saw it. The token may be given directly or left in the request. */
 typedef struct wd_decide_input {

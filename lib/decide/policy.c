@@ -7,6 +7,7 @@
  */
 #include <ctype.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -472,6 +473,16 @@ size_t wd_decider_npolicies(const wd_decider_t *d) {
 
 wd_policy_t *wd_decider_policy_at(wd_decider_t *d, size_t i) {
   return d && i < d->npols ? &d->pols[i].pub : NULL;
+}
+
+size_t wd_decider_policy_index(const wd_decider_t *d, const wd_policy_t *p) {
+  if (!d || !p || !d->npols)
+    return d ? d->npols : 0;
+  uintptr_t first = (uintptr_t)&d->pols[0].pub, at = (uintptr_t)p;
+  if (at < first || (at - first) % sizeof d->pols[0] != 0)
+    return d->npols;
+  size_t i = (at - first) / sizeof d->pols[0];
+  return i < d->npols ? i : d->npols;
 }
 
 /* ---- matching ---- */

@@ -329,6 +329,9 @@ static void policies_are_copied(void **state) {
   assert_non_null(got);
   assert_ptr_equal(got, wd_decider_policy_at(f->d, 0));
   assert_null(wd_decider_policy_at(f->d, 1));
+  assert_int_equal(wd_decider_policy_index(f->d, got), 0);
+  assert_int_equal(wd_decider_policy_index(f->d, &p), 1); /* the caller's copy is not one of them */
+  assert_int_equal(wd_decider_policy_index(f->d, NULL), 1);
   assert_null(wd_decider_policy(f->d, "xxx"));
   assert_string_equal(got->host, "cdn.example.com");
 
